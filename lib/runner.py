@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import shlex
 import subprocess
+import sys
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any, TextIO
 
 from lib import masking
 from lib.errors import CommandError, ExitCode, PreflightError
@@ -75,7 +77,6 @@ def run(
     env adds variables for this command only (values never logged).
     stream=True also copies the output live to the terminal (docker build).
     """
-    from plumbum import TEE
     from plumbum.commands.processes import ProcessTimedOut
 
     logger.debug("$ %s", shown(argv))
@@ -85,10 +86,10 @@ def run(
     try:
         with _env_context(env):
             if stream:
-                code, out, err = command & TEE(retcode=None, timeout=timeout)
+                code, out, err = _tee(command, timeout)
             else:
                 code, out, err = command.run(retcode=None, timeout=timeout)
-    except ProcessTimedOut:
+    except (ProcessTimedOut, subprocess.TimeoutExpired):
         raise CommandError(
             shown(argv),
             None,
@@ -101,6 +102,36 @@ def run(
     if check and code != 0:
         raise CommandError(shown(argv), code, err or out, exit_code=failure_code)
     return result
+
+
+def _tee(command: Any, timeout: float | None) -> tuple[int, str, str]:
+    """Copy output live to this terminal while keeping it for the error message."""
+    process = command.popen(stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    kept: dict[str, list[str]] = {"out": [], "err": []}
+    pumps = [
+        threading.Thread(target=_pump, args=(process.stdout, kept["out"], sys.stdout)),
+        threading.Thread(target=_pump, args=(process.stderr, kept["err"], sys.stderr)),
+    ]
+    for pump in pumps:
+        pump.start()
+    try:
+        code = process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        raise
+    finally:
+        for pump in pumps:
+            pump.join()
+    return code, "".join(kept["out"]), "".join(kept["err"])
+
+
+def _pump(pipe: IO[bytes], kept: list[str], echo: TextIO) -> None:
+    for raw in iter(pipe.readline, b""):
+        line = raw.decode("utf-8", errors="replace")
+        kept.append(line)
+        echo.write(masking.mask(line))
+        echo.flush()
 
 
 def spawn(
