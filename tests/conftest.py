@@ -18,7 +18,9 @@ from lib import masking
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 # CI sets this: a real-engine test that cannot run is then a failure, not a skip.
 ENGINE_REQUIRED = os.environ.get("REQUIRE_ENGINE") == "1"
-BASE_IMAGE = os.environ.get("WORKSHOP_TEST_BASE_IMAGE", "workshop-builder-base:bookworm")
+BASE_IMAGE = os.environ.get(
+    "WORKSHOP_TEST_BASE_IMAGE", "workshop-builder-base:bookworm"
+)
 
 
 @pytest.fixture(autouse=True)

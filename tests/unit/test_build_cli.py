@@ -13,13 +13,22 @@ from tests.conftest import docker_info_json, image_json
 
 REF = "workshop-builder-app:latest"
 HARDENING = [
-    "--cap-drop", "ALL",
-    "--security-opt", "no-new-privileges:true",
+    "--cap-drop",
+    "ALL",
+    "--security-opt",
+    "no-new-privileges:true",
     "--read-only",
-    "--tmpfs", "/tmp:rw,noexec,nosuid,size=100m",
-    "--memory", "2g", "--memory-swap", "2g",
-    "--cpus", "1.0", "--pids-limit", "100",
-]  # fmt: skip
+    "--tmpfs",
+    "/tmp:rw,noexec,nosuid,size=100m",
+    "--memory",
+    "2g",
+    "--memory-swap",
+    "2g",
+    "--cpus",
+    "1.0",
+    "--pids-limit",
+    "100",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -32,58 +41,93 @@ def docker(fp: FakeProcess, *args: str) -> list[object]:
 
 
 def register_preflight(fp: FakeProcess, *, buildx: bool = False) -> None:
-    fp.register(docker(fp, "info", "--format", "{{json .}}"),
-                stdout=docker_info_json(buildx=buildx))  # fmt: skip
-    fp.register([fp.program("git"), "-C", fp.any(min=1, max=1), "rev-parse",
-                 "--short", "HEAD"], stdout="abc1234\n")  # fmt: skip
-    fp.register([fp.program("git"), "-C", fp.any(min=1, max=1), "log", "-1",
-                 "--format=%ct"], stdout="1764756000\n")  # fmt: skip
+    fp.register(
+        docker(fp, "info", "--format", "{{json .}}"),
+        stdout=docker_info_json(buildx=buildx),
+    )
+    fp.register(
+        [fp.program("git"), "-C", fp.any(min=1, max=1), "rev-parse", "--short", "HEAD"],
+        stdout="abc1234\n",
+    )
+    fp.register(
+        [fp.program("git"), "-C", fp.any(min=1, max=1), "log", "-1", "--format=%ct"],
+        stdout="1764756000\n",
+    )
 
 
 def expected_build_argv(*extra_args: str, buildx: bool = False) -> list[str]:
     verb = ["buildx", "build", "--load", "--progress", "plain"] if buildx else ["build"]
     root = str(build_docker.PROJECT_DIR)
     return [
-        "docker", *verb,
-        "--file", f"{root}/Dockerfile",
-        "--tag", REF,
-        "--target", "production",
-        "--build-arg", "BUILD_DATE=2025-12-03T10:00:00Z",
-        "--build-arg", "VCS_REF=abc1234",
-        "--build-arg", "VERSION=1.0.0",
+        "docker",
+        *verb,
+        "--file",
+        f"{root}/Dockerfile",
+        "--tag",
+        REF,
+        "--target",
+        "production",
+        "--build-arg",
+        "BUILD_DATE=2025-12-03T10:00:00Z",
+        "--build-arg",
+        "VCS_REF=abc1234",
+        "--build-arg",
+        "VERSION=1.0.0",
         *extra_args,
-        "--label", "org.workshop-builder.built-by=build_docker.py",
+        "--label",
+        "org.workshop-builder.built-by=build_docker.py",
         root,
-    ]  # fmt: skip
+    ]
 
 
 def register_smoke(fp: FakeProcess) -> None:
     common = [
-        "run", "--rm", "--name", "workshop-builder-smoke-feedbeef",
-        "--label", "org.workshop-builder.built-by=build_docker.py",
-        *HARDENING, "--network", "none",
-    ]  # fmt: skip
+        "run",
+        "--rm",
+        "--name",
+        "workshop-builder-smoke-feedbeef",
+        "--label",
+        "org.workshop-builder.built-by=build_docker.py",
+        *HARDENING,
+        "--network",
+        "none",
+    ]
     fp.register(docker(fp, *common, REF, "--help"), stdout="Usage: ...\n")
-    fp.register(docker(fp, *common, "--entrypoint", "python3", REF,
-                       "-m", "workshop_builder.health"))  # fmt: skip
+    fp.register(
+        docker(
+            fp, *common, "--entrypoint", "python3", REF, "-m", "workshop_builder.health"
+        )
+    )
 
 
 def register_cleanup(fp: FakeProcess, dangling: str = "") -> None:
     fp.register(
-        docker(fp, "image", "ls", "--quiet", "--no-trunc",
-               "--filter", "dangling=true",
-               "--filter", "label=org.workshop-builder.built-by=build_docker.py"),
+        docker(
+            fp,
+            "image",
+            "ls",
+            "--quiet",
+            "--no-trunc",
+            "--filter",
+            "dangling=true",
+            "--filter",
+            "label=org.workshop-builder.built-by=build_docker.py",
+        ),
         stdout=dangling,
-    )  # fmt: skip
+    )
 
 
 def test_default_flow_builds_tests_describes_and_cleans(
     fp: FakeProcess, stub_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     register_preflight(fp)
-    build = fp.register(docker(fp, *expected_build_argv()[1:]), stdout="Successfully built\n")
-    fp.register(docker(fp, "image", "inspect", "--format", "{{json .}}", REF),
-                stdout=image_json())  # fmt: skip
+    build = fp.register(
+        docker(fp, *expected_build_argv()[1:]), stdout="Successfully built\n"
+    )
+    fp.register(
+        docker(fp, "image", "inspect", "--format", "{{json .}}", REF),
+        stdout=image_json(),
+    )
     register_smoke(fp)
     register_cleanup(fp, dangling="sha256:old1\nsha256:old2\n")
     fp.register(docker(fp, "image", "rm", "sha256:old1", "sha256:old2"))
@@ -102,8 +146,10 @@ def test_default_flow_builds_tests_describes_and_cleans(
 def test_buildx_gets_progress_and_load(fp: FakeProcess, stub_path: Path) -> None:
     register_preflight(fp, buildx=True)
     build = fp.register(docker(fp, *expected_build_argv(buildx=True)[1:]))
-    fp.register(docker(fp, "image", "inspect", "--format", "{{json .}}", REF),
-                stdout=image_json())  # fmt: skip
+    fp.register(
+        docker(fp, "image", "inspect", "--format", "{{json .}}", REF),
+        stdout=image_json(),
+    )
 
     code = build_docker.main(["--no-test", "--no-cleanup"])
 
@@ -113,19 +159,35 @@ def test_buildx_gets_progress_and_load(fp: FakeProcess, stub_path: Path) -> None
 
 def test_flags_reach_the_build_argv(fp: FakeProcess, stub_path: Path) -> None:
     register_preflight(fp)
-    argv = expected_build_argv("--build-arg", "BASE_IMAGE=debian-py:12",
-                               "--build-arg", "EXTRA=1")  # fmt: skip
+    argv = expected_build_argv(
+        "--build-arg", "BASE_IMAGE=debian-py:12", "--build-arg", "EXTRA=1"
+    )
     argv[argv.index(REF)] = "my/app:v2"
     argv[argv.index("production")] = "builder"
     fp.register(docker(fp, *argv[1:-1], "--no-cache", "--pull", argv[-1]))
-    fp.register(docker(fp, "image", "inspect", "--format", "{{json .}}", "my/app:v2"),
-                stdout=image_json())  # fmt: skip
+    fp.register(
+        docker(fp, "image", "inspect", "--format", "{{json .}}", "my/app:v2"),
+        stdout=image_json(),
+    )
 
-    code = build_docker.main([
-        "--image", "my/app", "--tag", "v2", "--target", "builder",
-        "--base-image", "debian-py:12", "--build-arg", "EXTRA=1",
-        "--no-cache", "--pull", "--no-test", "--no-cleanup",
-    ])  # fmt: skip
+    code = build_docker.main(
+        [
+            "--image",
+            "my/app",
+            "--tag",
+            "v2",
+            "--target",
+            "builder",
+            "--base-image",
+            "debian-py:12",
+            "--build-arg",
+            "EXTRA=1",
+            "--no-cache",
+            "--pull",
+            "--no-test",
+            "--no-cleanup",
+        ]
+    )
 
     assert code == ExitCode.OK
 
@@ -144,9 +206,12 @@ def test_flags_reach_the_build_argv(fp: FakeProcess, stub_path: Path) -> None:
     ],
 )
 def test_bad_input_is_usage_error_and_runs_nothing(
-    argv: list[str], needle: str, fp: FakeProcess, stub_path: Path,
+    argv: list[str],
+    needle: str,
+    fp: FakeProcess,
+    stub_path: Path,
     capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
+) -> None:
     code = build_docker.main(argv)
 
     err = capsys.readouterr().err
@@ -193,8 +258,11 @@ def test_build_failure_shows_command_code_and_stderr(
     fp: FakeProcess, stub_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     register_preflight(fp)
-    fp.register(docker(fp, *expected_build_argv()[1:]), returncode=1,
-                stderr="Step 5/20 : RUN pip install\nERROR: no matching distribution\n")  # fmt: skip
+    fp.register(
+        docker(fp, *expected_build_argv()[1:]),
+        returncode=1,
+        stderr="Step 5/20 : RUN pip install\nERROR: no matching distribution\n",
+    )
 
     code = build_docker.main([])
 
@@ -210,8 +278,10 @@ def test_root_image_fails_smoke_test(
 ) -> None:
     register_preflight(fp)
     fp.register(docker(fp, *expected_build_argv()[1:]))
-    fp.register(docker(fp, "image", "inspect", "--format", "{{json .}}", REF),
-                stdout=image_json(user=""))  # fmt: skip
+    fp.register(
+        docker(fp, "image", "inspect", "--format", "{{json .}}", REF),
+        stdout=image_json(user=""),
+    )
 
     code = build_docker.main([])
 
@@ -224,19 +294,39 @@ def test_failing_healthcheck_fails_smoke_test_and_removes_container(
 ) -> None:
     register_preflight(fp)
     fp.register(docker(fp, *expected_build_argv()[1:]))
-    fp.register(docker(fp, "image", "inspect", "--format", "{{json .}}", REF),
-                stdout=image_json())  # fmt: skip
+    fp.register(
+        docker(fp, "image", "inspect", "--format", "{{json .}}", REF),
+        stdout=image_json(),
+    )
     common = [
-        "run", "--rm", "--name", "workshop-builder-smoke-feedbeef",
-        "--label", "org.workshop-builder.built-by=build_docker.py",
-        *HARDENING, "--network", "none",
-    ]  # fmt: skip
+        "run",
+        "--rm",
+        "--name",
+        "workshop-builder-smoke-feedbeef",
+        "--label",
+        "org.workshop-builder.built-by=build_docker.py",
+        *HARDENING,
+        "--network",
+        "none",
+    ]
     fp.register(docker(fp, *common, REF, "--help"))
-    fp.register(docker(fp, *common, "--entrypoint", "python3", REF, "-m",
-                       "workshop_builder.health"),
-                returncode=1, stderr="ImportError: no module named click\n")  # fmt: skip
-    removal = fp.register(docker(fp, "container", "rm", "--force", "--volumes",
-                                 "workshop-builder-smoke-feedbeef"))  # fmt: skip
+    fp.register(
+        docker(
+            fp, *common, "--entrypoint", "python3", REF, "-m", "workshop_builder.health"
+        ),
+        returncode=1,
+        stderr="ImportError: no module named click\n",
+    )
+    removal = fp.register(
+        docker(
+            fp,
+            "container",
+            "rm",
+            "--force",
+            "--volumes",
+            "workshop-builder-smoke-feedbeef",
+        )
+    )
 
     code = build_docker.main([])
 

@@ -18,8 +18,11 @@ SECRET = "sk-unit-test-secret-0123456789abcdef"
 
 
 @pytest.fixture(autouse=True)
-def fixed_names(monkeypatch: pytest.MonkeyPatch) -> None:
+def fixed_names(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr("lib.cleanup.secrets.token_hex", lambda _n: "feedbeef")
+    # The default .env is looked up in the project dir: keep a developer's
+    # own .env out of these tests.
+    monkeypatch.setattr("run_docker.PROJECT_DIR", tmp_path / "project")
 
 
 @pytest.fixture
@@ -38,49 +41,81 @@ def docker(fp: FakeProcess, *args: str) -> list[object]:
 
 def register_preflight(fp: FakeProcess) -> None:
     fp.register(docker(fp, "info", "--format", "{{json .}}"), stdout=docker_info_json())
-    fp.register(docker(fp, "image", "inspect", "--format", "{{json .}}", REF),
-                stdout=image_json())  # fmt: skip
+    fp.register(
+        docker(fp, "image", "inspect", "--format", "{{json .}}", REF),
+        stdout=image_json(),
+    )
 
 
 def expected_run_argv(
-    out_dir: Path, *app_args: str, env: list[str] | None = None,
-    limits: bool = True, network: str = "none",
-) -> list[str]:  # fmt: skip
+    out_dir: Path,
+    *app_args: str,
+    env: list[str] | None = None,
+    limits: bool = True,
+    network: str = "none",
+) -> list[str]:
     limit_flags = [
-        "--memory", "2g", "--memory-swap", "2g", "--cpus", "1.0",
-        "--pids-limit", "100",
-    ]  # fmt: skip
+        "--memory",
+        "2g",
+        "--memory-swap",
+        "2g",
+        "--cpus",
+        "1.0",
+        "--pids-limit",
+        "100",
+    ]
     names = env or [
-        "PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", "WORKSHOPS_BASE_DIR",
+        "PYTHONUNBUFFERED",
+        "PYTHONDONTWRITEBYTECODE",
+        "WORKSHOPS_BASE_DIR",
         "WORKSHOP_GENERATOR",
-    ]  # fmt: skip
+    ]
     return [
-        "run", "--rm", "--interactive", "--init", "--name", NAME,
-        "--label", "org.workshop-builder.built-by=run_docker.py",
-        "--label", "org.workshop-builder.run-id=feedbeef",
-        "--user", container_user(),
-        "--cap-drop", "ALL",
-        "--security-opt", "no-new-privileges:true",
+        "run",
+        "--rm",
+        "--interactive",
+        "--init",
+        "--name",
+        NAME,
+        "--label",
+        "org.workshop-builder.built-by=run_docker.py",
+        "--label",
+        "org.workshop-builder.run-id=feedbeef",
+        "--user",
+        container_user(),
+        "--cap-drop",
+        "ALL",
+        "--security-opt",
+        "no-new-privileges:true",
         "--read-only",
-        "--tmpfs", "/tmp:rw,noexec,nosuid,size=100m",
+        "--tmpfs",
+        "/tmp:rw,noexec,nosuid,size=100m",
         *(limit_flags if limits else []),
-        "--network", network,
-        "--mount", f"type=bind,source={out_dir},target=/workshops",
+        "--network",
+        network,
+        "--mount",
+        f"type=bind,source={out_dir},target=/workshops",
         *[part for name in names for part in ("--env", name)],
-        REF, *app_args,
-    ]  # fmt: skip
+        REF,
+        *app_args,
+    ]
 
 
 def test_default_run_is_hardened_and_passes_app_args_unchanged(
-    fp: FakeProcess, stub_path: Path, out_dir: Path,
+    fp: FakeProcess,
+    stub_path: Path,
+    out_dir: Path,
     capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
+) -> None:
     register_preflight(fp)
     topic = "Intro to Docker; $(rm -rf /) 'quoted' \"double\""
-    run = fp.register(docker(fp, *expected_run_argv(out_dir, "--topic", topic,
-                                                    "--verbose")))  # fmt: skip
+    run = fp.register(
+        docker(fp, *expected_run_argv(out_dir, "--topic", topic, "--verbose"))
+    )
 
-    code = run_docker.main(["--output-dir", str(out_dir), "--topic", topic, "--verbose"])
+    code = run_docker.main(
+        ["--output-dir", str(out_dir), "--topic", topic, "--verbose"]
+    )
 
     assert code == 0, capsys.readouterr().err
     assert out_dir.is_dir()
@@ -91,24 +126,44 @@ def test_default_run_is_hardened_and_passes_app_args_unchanged(
 
 
 def test_env_file_values_travel_in_the_environment_never_in_argv_or_output(
-    fp: FakeProcess, stub_path: Path, out_dir: Path, tmp_path: Path,
+    fp: FakeProcess,
+    stub_path: Path,
+    out_dir: Path,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
+) -> None:
     env_file = tmp_path / ".env"
-    env_file.write_text(f'OPENAI_API_KEY="{SECRET}"\nGITHUB_TOKEN=your_github_token_here\n')
+    env_file.write_text(
+        f'OPENAI_API_KEY="{SECRET}"\nGITHUB_TOKEN=your_github_token_here\n'
+    )
     env_file.chmod(0o600)
     register_preflight(fp)
     names = [
-        "PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", "WORKSHOPS_BASE_DIR",
-        "WORKSHOP_GENERATOR", "OPENAI_API_KEY", "EXTRA", "LOG_LEVEL",
-    ]  # fmt: skip
-    run = fp.register(docker(fp, *expected_run_argv(out_dir, "--topic", "x",
-                                                    env=names)))  # fmt: skip
+        "PYTHONUNBUFFERED",
+        "PYTHONDONTWRITEBYTECODE",
+        "WORKSHOPS_BASE_DIR",
+        "WORKSHOP_GENERATOR",
+        "OPENAI_API_KEY",
+        "EXTRA",
+        "LOG_LEVEL",
+    ]
+    run = fp.register(
+        docker(fp, *expected_run_argv(out_dir, "--topic", "x", env=names))
+    )
 
-    code = run_docker.main([
-        "--env-file", str(env_file), "--output-dir", str(out_dir),
-        "--env", "EXTRA=visible-value", "--debug", "--topic", "x",
-    ])  # fmt: skip
+    code = run_docker.main(
+        [
+            "--env-file",
+            str(env_file),
+            "--output-dir",
+            str(out_dir),
+            "--env",
+            "EXTRA=visible-value",
+            "--debug",
+            "--topic",
+            "x",
+        ]
+    )
 
     output = capsys.readouterr()
     assert code == 0, output.err
@@ -122,32 +177,44 @@ def test_env_file_values_travel_in_the_environment_never_in_argv_or_output(
 
 
 def test_env_key_alone_takes_the_callers_value(
-    fp: FakeProcess, stub_path: Path, out_dir: Path,
+    fp: FakeProcess,
+    stub_path: Path,
+    out_dir: Path,
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+) -> None:
     monkeypatch.setenv("MY_TOKEN", "from-the-caller-env")
     register_preflight(fp)
-    names = ["PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", "WORKSHOPS_BASE_DIR",
-             "WORKSHOP_GENERATOR", "MY_TOKEN"]  # fmt: skip
-    run = fp.register(docker(fp, *expected_run_argv(out_dir, "--topic", "x",
-                                                    env=names)))  # fmt: skip
+    names = [
+        "PYTHONUNBUFFERED",
+        "PYTHONDONTWRITEBYTECODE",
+        "WORKSHOPS_BASE_DIR",
+        "WORKSHOP_GENERATOR",
+        "MY_TOKEN",
+    ]
+    run = fp.register(
+        docker(fp, *expected_run_argv(out_dir, "--topic", "x", env=names))
+    )
 
-    code = run_docker.main(["--env", "MY_TOKEN", "--output-dir", str(out_dir),
-                            "--topic", "x"])  # fmt: skip
+    code = run_docker.main(
+        ["--env", "MY_TOKEN", "--output-dir", str(out_dir), "--topic", "x"]
+    )
 
     assert code == 0
     assert run.calls[0].kwargs["env"]["MY_TOKEN"] == "from-the-caller-env"
 
 
 def test_no_limits_drops_every_limit_flag(
-    fp: FakeProcess, stub_path: Path, out_dir: Path,
+    fp: FakeProcess,
+    stub_path: Path,
+    out_dir: Path,
     capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
+) -> None:
     register_preflight(fp)
     fp.register(docker(fp, *expected_run_argv(out_dir, "--topic", "x", limits=False)))
 
-    code = run_docker.main(["--no-limits", "--output-dir", str(out_dir),
-                            "--topic", "x"])  # fmt: skip
+    code = run_docker.main(
+        ["--no-limits", "--output-dir", str(out_dir), "--topic", "x"]
+    )
 
     assert code == 0
     assert "[WARNING]" in capsys.readouterr().err
@@ -165,22 +232,38 @@ def test_custom_limits_reach_docker(
     argv[argv.index("--tmpfs") + 1] = "/tmp:rw,noexec,nosuid,size=64m"
     fp.register(docker(fp, *argv))
 
-    code = run_docker.main([
-        "--memory", "512M", "--cpu", "0.5", "--pids-limit", "50",
-        "--tmpfs-size", "64m", "--output-dir", str(out_dir), "--topic", "x",
-    ])  # fmt: skip
+    code = run_docker.main(
+        [
+            "--memory",
+            "512M",
+            "--cpu",
+            "0.5",
+            "--pids-limit",
+            "50",
+            "--tmpfs-size",
+            "64m",
+            "--output-dir",
+            str(out_dir),
+            "--topic",
+            "x",
+        ]
+    )
 
     assert code == 0
 
 
 @pytest.mark.parametrize("app_code", [1, 2, 3, 42])
 def test_the_apps_exit_code_is_returned_unchanged(
-    app_code: int, fp: FakeProcess, stub_path: Path, out_dir: Path,
+    app_code: int,
+    fp: FakeProcess,
+    stub_path: Path,
+    out_dir: Path,
     capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
+) -> None:
     register_preflight(fp)
-    fp.register(docker(fp, *expected_run_argv(out_dir, "--topic", "x")),
-                returncode=app_code)  # fmt: skip
+    fp.register(
+        docker(fp, *expected_run_argv(out_dir, "--topic", "x")), returncode=app_code
+    )
 
     code = run_docker.main(["--output-dir", str(out_dir), "--topic", "x"])
 
@@ -189,12 +272,13 @@ def test_the_apps_exit_code_is_returned_unchanged(
 
 
 def test_docker_own_failure_is_named(
-    fp: FakeProcess, stub_path: Path, out_dir: Path,
+    fp: FakeProcess,
+    stub_path: Path,
+    out_dir: Path,
     capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
+) -> None:
     register_preflight(fp)
-    fp.register(docker(fp, *expected_run_argv(out_dir, "--topic", "x")),
-                returncode=125)  # fmt: skip
+    fp.register(docker(fp, *expected_run_argv(out_dir, "--topic", "x")), returncode=125)
 
     code = run_docker.main(["--output-dir", str(out_dir), "--topic", "x"])
 
@@ -203,13 +287,18 @@ def test_docker_own_failure_is_named(
 
 
 def test_missing_image_says_how_to_build_it(
-    fp: FakeProcess, stub_path: Path, out_dir: Path,
+    fp: FakeProcess,
+    stub_path: Path,
+    out_dir: Path,
     capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
+) -> None:
     fp.register(docker(fp, "info", "--format", "{{json .}}"), stdout=docker_info_json())
-    fp.register(docker(fp, "image", "inspect", "--format", "{{json .}}", REF),
-                returncode=1, stdout="[]\n",
-                stderr=f"Error response from daemon: No such image: {REF}\n")  # fmt: skip
+    fp.register(
+        docker(fp, "image", "inspect", "--format", "{{json .}}", REF),
+        returncode=1,
+        stdout="[]\n",
+        stderr=f"Error response from daemon: No such image: {REF}\n",
+    )
 
     code = run_docker.main(["--output-dir", str(out_dir), "--topic", "x"])
 
@@ -221,9 +310,11 @@ def test_missing_image_says_how_to_build_it(
 
 
 def test_output_path_that_is_a_file_is_a_preflight_error(
-    fp: FakeProcess, stub_path: Path, tmp_path: Path,
+    fp: FakeProcess,
+    stub_path: Path,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
+) -> None:
     register_preflight(fp)
     target = tmp_path / "a-file"
     target.write_text("keep me")
@@ -254,9 +345,13 @@ def test_output_path_that_is_a_file_is_a_preflight_error(
     ],
 )
 def test_bad_input_is_usage_error_and_runs_nothing(
-    argv: list[str], needle: str, fp: FakeProcess, stub_path: Path,
-    out_dir: Path, capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
+    argv: list[str],
+    needle: str,
+    fp: FakeProcess,
+    stub_path: Path,
+    out_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     topic = [] if needle == "--topic" else ["--topic", "x"]
 
     code = run_docker.main([*argv, "--output-dir", str(out_dir), *topic])
