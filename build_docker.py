@@ -122,10 +122,12 @@ def build(
     return ExitCode.OK
 
 
-def _step(code: ExitCode, function: Callable[P, T], *args: P.args) -> T:
+def _step(
+    code: ExitCode, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs
+) -> T:
     """Run one step; an unclassified failure gets the step's exit code."""
     try:
-        return function(*args)
+        return function(*args, **kwargs)
     except ToolError as error:
         raise with_exit_code(error, code) from None
 

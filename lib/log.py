@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Callable
 from typing import TextIO
 
 from lib import masking
@@ -58,7 +59,7 @@ class _Formatter(logging.Formatter):
         return f"{label} {self._prefix}{message}"
 
 
-def _painter():  # type: ignore[no-untyped-def]
+def _painter() -> Callable[[str, str], str]:
     # colorama is imported only when colour is on (start-up time matters).
     import colorama
 

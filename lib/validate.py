@@ -120,7 +120,8 @@ def check_severities(text: str) -> tuple[str, ...]:
     return levels
 
 
-class Checked(click.ParamType):
+# ParamType is generic only in newer click; the ignore keeps both working.
+class Checked(click.ParamType):  # type: ignore[type-arg]
     """A click type built from one of the check functions above."""
 
     def __init__(self, name: str, check: Any) -> None:
