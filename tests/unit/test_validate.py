@@ -46,21 +46,18 @@ def raises_exactly(
     return pytest.raises(ValueError, match=f"^{re.escape(message)}$")
 
 
-# --- sizes and memory ------------------------------------------------------------
+# --- sizes and memory --------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
         pytest.param("1024", 1024, id="bare-bytes"),
-        pytest.param("0", 0, id="zero"),
         pytest.param("512b", 512, id="b-unit"),
         pytest.param("100k", 102_400, id="kibibytes"),
         pytest.param("512m", 536_870_912, id="mebibytes"),
         pytest.param("2g", 2_147_483_648, id="gibibytes"),
-        pytest.param("2G", 2_147_483_648, id="uppercase-unit"),
         pytest.param("1.5g", 1_610_612_736, id="fraction"),
-        pytest.param("0.5k", 512, id="fraction-below-one"),
         pytest.param(" 2g\n", 2_147_483_648, id="surrounding-whitespace"),
     ],
 )
@@ -71,11 +68,6 @@ def test_parse_size(text: str, expected: int) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        pytest.param("2x", id="unknown-unit"),
-        pytest.param("-1g", id="negative"),
-        pytest.param("", id="empty"),
-        pytest.param("1.5.5g", id="two-dots"),
-        pytest.param("g", id="unit-only"),
         pytest.param("1e3", id="exponent"),
         pytest.param("1,5g", id="decimal-comma"),
         pytest.param("2 g", id="space-before-unit"),
@@ -91,8 +83,6 @@ def test_parse_size_refuses(text: str) -> None:
     [
         pytest.param("2g", "2g", id="default"),
         pytest.param("2G", "2g", id="uppercase-lowered"),
-        pytest.param("512M", "512m", id="mebibytes"),
-        pytest.param("1.5g", "1.5g", id="fraction"),
         pytest.param("6m", "6m", id="docker-minimum"),
         pytest.param("6291456", "6291456", id="docker-minimum-in-bytes"),
         pytest.param("8g", "8g", id="all-of-host"),
@@ -113,10 +103,7 @@ def test_check_memory_accepts(text: str, expected: str) -> None:
         pytest.param(
             "6291455", "'6291455' is below docker's minimum of 6m", id="one-byte-short"
         ),
-        pytest.param("0", "'0' is below docker's minimum of 6m", id="zero"),
-        pytest.param(
-            "99999g", "'99999g' is more than this host has (8.0g)", id="huge"
-        ),
+        pytest.param("99999g", "'99999g' is more than this host has (8.0g)", id="huge"),
         pytest.param(
             "8193m", "'8193m' is more than this host has (8.0g)", id="just-above-host"
         ),
@@ -132,7 +119,7 @@ def test_check_memory_refuses(text: str, message: str) -> None:
     reason="docker --memory accepts 2gb and 2GiB (go-units RAMInBytes); "
     "parse_size rejects any unit suffix after b/k/m/g",
 )
-@pytest.mark.parametrize("text", [pytest.param("2gb", id="gb"), "2GiB"])
+@pytest.mark.parametrize("text", ["2gb", "2GiB"])
 def test_check_memory_accepts_docker_long_units(text: str) -> None:
     assert check_memory(text, host_bytes=HOST_BYTES) == text.lower()
 
@@ -146,7 +133,7 @@ def test_check_memory_returns_value_docker_accepts() -> None:
     assert check_memory(" 2g ", host_bytes=HOST_BYTES) == "2g"
 
 
-# --- cpus and pids ----------------------------------------------------------------
+# --- cpus and pids -----------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -154,7 +141,6 @@ def test_check_memory_returns_value_docker_accepts() -> None:
     [
         pytest.param("1.0", id="default"),
         pytest.param("0.5", id="half"),
-        pytest.param("2", id="integer"),
         pytest.param("0.01", id="docker-minimum"),
         pytest.param("4", id="all-of-host"),
     ],
@@ -176,7 +162,6 @@ def test_check_cpus_accepts(text: str) -> None:
         ),
         pytest.param("abc", "'abc' is not a number; use e.g. 0.5 or 2", id="word"),
         pytest.param("", "'' is not a number; use e.g. 0.5 or 2", id="empty"),
-        pytest.param("1/2", "'1/2' is not a number; use e.g. 0.5 or 2", id="fraction"),
     ],
 )
 def test_check_cpus_refuses(text: str, message: str) -> None:
@@ -189,24 +174,18 @@ def test_check_cpus_refuses(text: str, message: str) -> None:
     reason="docker's minimum is 0.01 CPUs; --cpus 0.001 fails at container start "
     "(runc: cpu.cfs_quota_us invalid argument), check_cpus accepts it",
 )
-@pytest.mark.parametrize("text", ["0.001", "0.009"])
-def test_check_cpus_refuses_below_docker_minimum(text: str) -> None:
-    with pytest.raises(ValueError, match="0.01"):
-        check_cpus(text, host_cpus=HOST_CPUS)
+def test_check_cpus_refuses_below_docker_minimum() -> None:
+    with pytest.raises(ValueError, match=re.escape("0.01")):
+        check_cpus("0.001", host_cpus=HOST_CPUS)
 
 
-@pytest.mark.parametrize("value", [1, 100])
-def test_check_pids_accepts(value: int) -> None:
-    assert check_pids(value) == value
+def test_check_pids() -> None:
+    assert check_pids(1) == 1
+    with raises_exactly("0 must be at least 1"):
+        check_pids(0)
 
 
-@pytest.mark.parametrize("value", [0, -5])
-def test_check_pids_refuses(value: int) -> None:
-    with raises_exactly(f"{value} must be at least 1"):
-        check_pids(value)
-
-
-# --- tmpfs size ---------------------------------------------------------------------
+# --- tmpfs size --------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -215,7 +194,6 @@ def test_check_pids_refuses(value: int) -> None:
         pytest.param("100m", "100m", id="default"),
         pytest.param("1M", "1m", id="minimum-uppercase"),
         pytest.param("1024k", "1024k", id="minimum-in-k"),
-        pytest.param("1g", "1g", id="gibibyte"),
     ],
 )
 def test_check_tmpfs_size_accepts(text: str, expected: str) -> None:
@@ -249,7 +227,7 @@ def test_check_tmpfs_size_refuses_what_the_kernel_refuses(text: str) -> None:
         check_tmpfs_size(text)
 
 
-# --- environment variables ----------------------------------------------------------
+# --- environment variables ---------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -257,7 +235,6 @@ def test_check_tmpfs_size_refuses_what_the_kernel_refuses(text: str) -> None:
     [
         pytest.param("OPENAI_API_KEY", id="upper-snake"),
         pytest.param("_private", id="leading-underscore"),
-        pytest.param("a1", id="digit-after-letter"),
         pytest.param("log_level", id="lowercase"),
     ],
 )
@@ -272,8 +249,6 @@ def test_check_env_key_accepts(key: str) -> None:
         pytest.param("MY KEY", id="space"),
         pytest.param("1KEY", id="leading-digit"),
         pytest.param("A=B", id="equals"),
-        pytest.param("KEY-NAME", id="dash"),
-        pytest.param("ÄPFEL", id="non-ascii"),
         pytest.param("KEY\n", id="trailing-newline"),
     ],
 )
@@ -290,7 +265,6 @@ def test_check_env_key_refuses(key: str) -> None:
         pytest.param("KEY=a=b", True, ("KEY", "a=b"), id="equals-in-value"),
         pytest.param("KEY=a b", True, ("KEY", "a b"), id="space-in-value"),
         pytest.param("KEY", False, ("KEY", None), id="name-only"),
-        pytest.param("KEY=1", False, ("KEY", "1"), id="pair-value-optional"),
     ],
 )
 def test_split_env(
@@ -305,7 +279,6 @@ def test_split_env(
         pytest.param("KEY", True, "'KEY' has no '='; use KEY=VALUE", id="no-equals"),
         pytest.param("=VALUE", False, f"'' {NOT_A_NAME}", id="empty-key"),
         pytest.param("1A=x", True, f"'1A' {NOT_A_NAME}", id="leading-digit"),
-        pytest.param("MY KEY=1", True, f"'MY KEY' {NOT_A_NAME}", id="space-in-key"),
     ],
 )
 def test_split_env_refuses(text: str, require_value: bool, message: str) -> None:
@@ -313,7 +286,7 @@ def test_split_env_refuses(text: str, require_value: bool, message: str) -> None
         split_env(text, require_value=require_value)
 
 
-# --- image names and tags -------------------------------------------------------------
+# --- image names and tags ----------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -324,10 +297,8 @@ def test_split_env_refuses(text: str, require_value: bool, message: str) -> None
         pytest.param("library/ubuntu", id="two-components"),
         pytest.param("localhost:5000/team/app", id="registry-with-port"),
         pytest.param("registry.example.com/a/b", id="registry-domain"),
-        pytest.param("my_app", id="underscore"),
         pytest.param("a__b", id="double-underscore"),
         pytest.param("a--b", id="dashes"),
-        pytest.param("a.b", id="dot"),
         pytest.param("x" * 255, id="255-chars"),
     ],
 )
@@ -341,15 +312,12 @@ def test_check_image_name_accepts(name: str) -> None:
         pytest.param("Workshop-Builder", id="uppercase"),
         pytest.param("my app", id="space"),
         pytest.param("a::b", id="double-colon"),
-        pytest.param("a" * 256, id="256-chars"),
         pytest.param("a" * 300, id="300-chars"),
         pytest.param("", id="empty"),
         pytest.param("app:latest", id="with-tag"),
         pytest.param("-app", id="leading-dash"),
-        pytest.param("app-", id="trailing-dash"),
         pytest.param("a..b", id="two-dots"),
         pytest.param("a___b", id="three-underscores"),
-        pytest.param("/app", id="leading-slash"),
         pytest.param("a//b", id="empty-component"),
     ],
 )
@@ -362,10 +330,8 @@ def test_check_image_name_refuses(name: str) -> None:
     "tag",
     [
         pytest.param("latest", id="default"),
-        pytest.param("1.0.0", id="semver"),
         pytest.param("v1.2-rc_3", id="mixed"),
         pytest.param("_x", id="leading-underscore"),
-        pytest.param("0", id="one-digit"),
         pytest.param("A" * 128, id="128-chars"),
     ],
 )
@@ -383,7 +349,6 @@ def test_check_tag_accepts(tag: str) -> None:
         pytest.param(".hidden", id="leading-dot"),
         pytest.param("-dash", id="leading-dash"),
         pytest.param("", id="empty"),
-        pytest.param("feature/x", id="slash"),
     ],
 )
 def test_check_tag_refuses(tag: str) -> None:
@@ -391,7 +356,7 @@ def test_check_tag_refuses(tag: str) -> None:
         check_tag(tag)
 
 
-# --- severities -------------------------------------------------------------------------
+# --- severities --------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -399,11 +364,8 @@ def test_check_tag_refuses(tag: str) -> None:
     [
         pytest.param("HIGH,CRITICAL", ("HIGH", "CRITICAL"), id="default"),
         pytest.param("high, critical", ("HIGH", "CRITICAL"), id="lowercase-spaced"),
-        pytest.param("CRITICAL", ("CRITICAL",), id="one"),
         pytest.param(" HIGH , ,CRITICAL ", ("HIGH", "CRITICAL"), id="blank-parts"),
-        pytest.param(
-            "UNKNOWN,LOW,MEDIUM,HIGH,CRITICAL", validate.SEVERITIES, id="all"
-        ),
+        pytest.param("UNKNOWN,LOW,MEDIUM,HIGH,CRITICAL", validate.SEVERITIES, id="all"),
     ],
 )
 def test_check_severities(text: str, expected: tuple[str, ...]) -> None:
@@ -416,7 +378,6 @@ def test_check_severities(text: str, expected: tuple[str, ...]) -> None:
         pytest.param("SEVERE", id="unknown"),
         pytest.param("", id="empty"),
         pytest.param("HIGH,SEVERE", id="one-unknown"),
-        pytest.param(" , ", id="only-separators"),
     ],
 )
 def test_check_severities_refuses(text: str) -> None:
@@ -424,7 +385,7 @@ def test_check_severities_refuses(text: str) -> None:
         check_severities(text)
 
 
-# --- click types --------------------------------------------------------------------------
+# --- click types -------------------------------------------------------------
 
 
 @click.command()
@@ -486,7 +447,9 @@ def test_click_types_convert_given_values() -> None:
             "'--tmpfs-size': '1k' is too small; use at least 1m",
             id="tmpfs-size",
         ),
-        pytest.param(["--image", "A::b"], f"'--image': 'A::b' {IMAGE_HINT}", id="image"),
+        pytest.param(
+            ["--image", "A::b"], f"'--image': 'A::b' {IMAGE_HINT}", id="image"
+        ),
         pytest.param(["--tag", ".x"], f"'--tag': '.x' {TAG_HINT}", id="tag"),
         pytest.param(
             ["--severity", "SEVERE"],
@@ -506,9 +469,3 @@ def test_click_types_name_the_flag(args: list[str], message: str) -> None:
         probe.main(args, standalone_mode=False)
 
     assert caught.value.format_message() == f"Invalid value for {message}"
-
-
-def test_checked_type_passes_non_strings_through() -> None:
-    already = ("HIGH",)
-
-    assert validate.SEVERITY_LIST.convert(already, None, None) is already
