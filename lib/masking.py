@@ -13,7 +13,8 @@ _SECRET_KEY = re.compile(
 )
 # Values that look like credentials even without a telling key name.
 SECRET_VALUE_PATTERNS = (
-    re.compile(r"sk-[A-Za-z0-9_\-]{16,}"),  # OpenAI
+    # The lookbehind keeps words such as "task-runner-..." unmasked.
+    re.compile(r"(?<![A-Za-z0-9])sk-[A-Za-z0-9_\-]{16,}"),  # OpenAI
     re.compile(r"AIza[0-9A-Za-z_\-]{30,}"),  # Google / Gemini
     re.compile(r"gh[pousr]_[A-Za-z0-9]{20,}"),  # GitHub tokens
     re.compile(r"github_pat_[A-Za-z0-9_]{20,}"),
