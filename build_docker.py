@@ -1,25 +1,72 @@
 #!/usr/bin/env python3
-"""Build, smoke-test and describe the hardened Workshop Builder image.
+"""Lint, build, smoke-test, scan and describe the hardened Workshop Builder image.
 
-Replaces build-docker.sh; see README.md for flags and exit codes.
+Replaces build-docker.sh; see README.md for flags, steps and exit codes.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 import click
+from click.core import ParameterSource
 
 from lib import TOOL_VERSION, boundary, validate
-from lib.errors import ExitCode, ToolError, with_exit_code
+from lib.errors import ExitCode, ToolError
+from lib.lint import DEFAULT_THRESHOLD, LEVELS
+
+if TYPE_CHECKING:
+    from lib.build import BuildConfig, Outcome, Progress, Provenance
+    from lib.ci import RunRecord
+    from lib.engine import Engine
+    from lib.lint import LintResult
+    from lib.scan import ScanSettings
 
 PROJECT_DIR = Path(__file__).resolve().parent
 PROG = "build_docker.py"
-P = ParamSpec("P")
-T = TypeVar("T")
+FULL_BUILD_STEPS = 9
+SCAN_ONLY_STEPS = 5
+# Flags that only change what is built; --scan-only builds nothing.
+BUILD_ONLY = (
+    "target", "base_image", "build_args", "no_cache", "pull",
+    "no_lint", "lint_threshold", "no_test", "no_cleanup",
+)  # fmt: skip
+SCAN_FLAGS = ("severities", "ignore_unfixed", "sarif", "scan_timeout")
+
+
+@dataclass(frozen=True)
+class Options:
+    image: str
+    tag: str
+    target: str
+    base_image: str | None
+    build_args: tuple[tuple[str, str], ...]
+    no_cache: bool
+    pull: bool
+    no_lint: bool
+    lint_threshold: str
+    no_test: bool
+    no_scan: bool
+    severities: tuple[str, ...]
+    ignore_unfixed: bool
+    scan_timeout: int
+    sarif: bool
+    sbom: bool
+    report_dir: Path | None
+    env_file: Path | None
+    no_cleanup: bool
+    scan_only: bool
+    ci_mode: bool
+    debug: bool
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -38,10 +85,7 @@ T = TypeVar("T")
     help="Tag to build instead of latest.",
 )
 @click.option(
-    "--target",
-    default="production",
-    show_default=True,
-    help="Dockerfile stage to build.",
+    "--target", default="production", show_default=True, help="Dockerfile stage."
 )
 @click.option(
     "--base-image",
@@ -58,82 +102,505 @@ T = TypeVar("T")
 )
 @click.option("--no-cache", is_flag=True, help="Build without the layer cache.")
 @click.option("--pull", is_flag=True, help="Pull a newer base image first.")
+@click.option("--no-lint", is_flag=True, help="Skip the hadolint step.")
+@click.option(
+    "--lint-threshold",
+    type=click.Choice(LEVELS),
+    default=DEFAULT_THRESHOLD,
+    show_default=True,
+    help="hadolint level at and above which the lint fails.",
+)
 @click.option("--no-test", is_flag=True, help="Skip the smoke test.")
+@click.option("--no-scan", is_flag=True, help="Skip the vulnerability scan.")
+@click.option(
+    "--severity",
+    "severities",
+    default="HIGH,CRITICAL",
+    show_default=True,
+    type=validate.SEVERITY_LIST,
+    metavar="LIST",
+    help="Severities that count as findings, comma-separated.",
+)
+@click.option(
+    "--ignore-unfixed", is_flag=True, help="Leave out findings that have no fix yet."
+)
+@click.option(
+    "--scan-timeout",
+    type=click.IntRange(min=1),
+    default=600,
+    show_default=True,
+    metavar="SECONDS",
+    help="Time trivy may take.",
+)
+@click.option(
+    "--sarif", is_flag=True, help="Also write a SARIF report (always in --ci-mode)."
+)
+@click.option("--sbom", is_flag=True, help="Write a CycloneDX SBOM with syft.")
+@click.option(
+    "--report-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where reports are written  [default: reports/ in the project]",
+)
+@click.option(
+    "--env-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Env file whose secret values must not be in the image  "
+    "[default: .env in the project]",
+)
 @click.option("--no-cleanup", is_flag=True, help="Keep this tool's dangling images.")
+@click.option(
+    "--scan-only", is_flag=True, help="Scan and describe an existing image only."
+)
+@click.option(
+    "--ci-mode",
+    is_flag=True,
+    help="For CI: no colour, GitHub annotations and step summary, hard gates.",
+)
 @click.option("--debug", is_flag=True, help="Verbose output, every command shown.")
 @click.version_option(TOOL_VERSION, prog_name=PROG, message="%(prog)s %(version)s")
-def cli(**options: object) -> int:
-    """Lint-free, reproducible build of the Workshop Builder image."""
-    return build(**options)  # type: ignore[arg-type]
+@click.pass_context
+def cli(ctx: click.Context, /, **options: Any) -> int:
+    """Lint, build, smoke-test, scan and describe the Workshop Builder image."""
+    check_conflicts(ctx)
+    return build(Options(**options))
 
 
-def build(
-    *,
-    image: str,
-    tag: str,
-    target: str,
-    base_image: str | None,
-    build_args: tuple[tuple[str, str], ...],
-    no_cache: bool,
-    pull: bool,
-    no_test: bool,
-    no_cleanup: bool,
-    debug: bool,
-) -> int:
+def _flag_of(ctx: click.Context, name: str) -> str:
+    for param in ctx.command.params:
+        if param.name == name and param.opts:
+            return str(param.opts[0])
+    return name
+
+
+def _given(ctx: click.Context, name: str) -> bool:
+    return ctx.get_parameter_source(name) not in (None, ParameterSource.DEFAULT)
+
+
+def check_conflicts(ctx: click.Context) -> None:
+    """Flags that contradict each other are usage errors: nothing silently ignored."""
+    if ctx.params["scan_only"] and ctx.params["no_scan"]:
+        raise click.UsageError(
+            "--scan-only cannot be combined with --no-scan: the scan is what "
+            "--scan-only runs"
+        )
+    if ctx.params["scan_only"]:
+        for name in BUILD_ONLY:
+            if _given(ctx, name):
+                raise click.UsageError(
+                    f"--scan-only builds nothing, so {_flag_of(ctx, name)} would "
+                    "have no effect; drop it"
+                )
+    if ctx.params["no_scan"]:
+        for name in SCAN_FLAGS:
+            if _given(ctx, name):
+                raise click.UsageError(
+                    f"--no-scan skips the scan, so {_flag_of(ctx, name)} would "
+                    "have no effect; drop one of them"
+                )
+
+
+# --- one run --------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    """What the steps of one run share."""
+
+    opts: Options
+    config: BuildConfig
+    progress: Progress
+    record: RunRecord
+    report_dir: Path = Path()  # set by preflight
+    engine: Engine | None = None
+    provenance: Provenance | None = None
+    secrets: dict[str, str] = field(default_factory=dict)
+    trivy: str | None = None
+    syft: str | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+    build_args: dict[str, str] = field(default_factory=dict)
+    deferred: ToolError | None = None  # a --ci-mode gate raised after the last step
+
+    @property
+    def reference(self) -> str:
+        return self.config.reference
+
+
+def build(opts: Options) -> int:
     from lib import build as steps
-    from lib import engine, log
+    from lib import ci, log
 
-    log.setup(debug=debug)
+    log.setup(debug=opts.debug, ci=opts.ci_mode)
+    if opts.ci_mode:
+        ci.enable_annotations(log.logger)
     config = steps.BuildConfig(
-        project_dir=PROJECT_DIR, image=image, tag=tag, target=target,
-        base_image=base_image, build_args=dict(build_args),
-        no_cache=no_cache, pull=pull,
+        project_dir=PROJECT_DIR, image=opts.image, tag=opts.tag,
+        target=opts.target, base_image=opts.base_image,
+        build_args=dict(opts.build_args), no_cache=opts.no_cache, pull=opts.pull,
     )  # fmt: skip
-
-    log.logger.info("Step 1/5: preflight")
-    eng = _step(ExitCode.PREFLIGHT, engine.check_engine)
-    _step(ExitCode.PREFLIGHT, steps.check_project_files, config)
-    prov = steps.provenance(PROJECT_DIR, TOOL_VERSION)
-    builder = "buildx" if eng.buildx else "legacy builder (no buildx)"
-    log.logger.info("docker engine %s, %s", eng.server_version, builder)
-
-    log.logger.info("Step 2/5: build %s (target %s)", config.reference, target)
-    seconds = _step(ExitCode.BUILD, steps.build_image, config, eng, prov)
-    log.success("built %s in %.1fs", config.reference, seconds)
-    info = engine.inspect_image(config.reference) or {}
-
-    if no_test:
-        log.logger.warning("Step 3/5: smoke test skipped (--no-test)")
-    else:
-        log.logger.info("Step 3/5: smoke test")
-        _step(ExitCode.SMOKE_TEST, steps.smoke_test, config.reference, info)
-        log.success("smoke test passed")
-
-    log.logger.info("Step 4/5: image info")
-    steps.print_summary(steps.image_summary(config.reference, info))
-
-    if no_cleanup:
-        log.logger.info("Step 5/5: cleanup skipped (--no-cleanup)")
-    else:
-        log.logger.info("Step 5/5: cleanup")
-        steps.remove_own_dangling_images()
-
-    log.success('done; run it with: ./run_docker.py --topic "Intro to Docker"')
+    record = ci.RunRecord(title=f"{PROG}: `{config.reference}`")
+    total = SCAN_ONLY_STEPS if opts.scan_only else FULL_BUILD_STEPS
+    run = Run(opts, config, steps.Progress(total, record), record)
+    try:
+        if opts.scan_only:
+            scan_only(run)
+        else:
+            full_build(run)
+    finally:
+        if opts.ci_mode:
+            ci.write_step_summary(record, os.environ)
     return ExitCode.OK
 
 
-def _step(
-    code: ExitCode, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs
-) -> T:
-    """Run one step; an unclassified failure gets the step's exit code."""
+def full_build(run: Run) -> None:
+    from lib.log import success
+
+    preflight(run)
+    lint_step(run)
+    build_step(run)
+    smoke_step(run)
+    scan_step(run)
+    leak_step(run)
+    sbom_step(run)
+    info_step(run)
+    cleanup_step(run)
+    finish(run)
+    success('done; run it with: ./run_docker.py --topic "Intro to Docker"')
+
+
+def scan_only(run: Run) -> None:
+    from lib.log import success
+
+    preflight(run)
+    scan_step(run)
+    leak_step(run)
+    sbom_step(run)
+    info_step(run)
+    finish(run)
+    success("done: %s scanned and described", run.reference)
+
+
+def finish(run: Run) -> None:
+    if run.deferred is not None:
+        raise run.deferred
+
+
+def gate(run: Run, outcome: Outcome, error: ToolError, *, defer: bool = False) -> None:
+    """A failed check: fatal in --ci-mode, a warning otherwise.
+
+    defer=True lets the remaining read-only steps (leak guard, SBOM, info)
+    still run and report before the exit code says what failed.
+    """
+    from lib.log import logger
+
+    if not run.opts.ci_mode:
+        lines = [error.message, error.detail()]
+        if error.hint:
+            lines.append(f"hint: {error.hint}")
+        logger.warning("%s", "\n".join(line for line in lines if line))
+        logger.warning("continuing: --ci-mode would fail here")
+        outcome.warn(error.message)
+        return
+    if not defer:
+        raise error
+    logger.warning("%s (--ci-mode fails the run after the remaining steps)", error)
+    outcome.status, outcome.note = "failed", error.message
+    run.deferred = run.deferred or error
+
+
+# --- the steps ------------------------------------------------------------------
+
+
+def preflight(run: Run) -> None:
+    from lib import build as steps
+    from lib import engine, leak
+    from lib.log import logger
+
+    opts = run.opts
+    with run.progress.step("preflight", ExitCode.PREFLIGHT):
+        run.engine = engine.check_engine()
+        _describe_engine(run.engine)
+        if not opts.scan_only:
+            steps.check_project_files(run.config)
+        project = run.config.project_dir
+        run.report_dir = steps.prepare_report_dir(
+            opts.report_dir or project / "reports"
+        )
+        run.secrets = leak.secrets_in_env_file(opts.env_file or project / ".env")
+        _locate_scanners(run)
+        if opts.scan_only:
+            run.info = steps.require_image(run.config)
+        else:
+            run.provenance = steps.provenance(project, TOOL_VERSION)
+            run.build_args = steps.build_args(run.config, run.provenance)
+            run.secrets |= leak.secrets_in_build_args(run.build_args)
+        logger.info("reports go to %s", run.report_dir)
+
+
+def _describe_engine(eng: Engine) -> None:
+    from lib.log import logger
+
+    builder = "buildx" if eng.buildx else "legacy builder (no buildx)"
+    logger.info("docker engine %s, %s", eng.server_version, builder)
+
+
+def _locate_scanners(run: Run) -> None:
+    from lib import runner, tools
+    from lib.log import logger
+
+    opts = run.opts
+    if not opts.no_scan:
+        run.trivy = tools.locate("trivy")
+        if run.trivy is None:
+            missing = ToolError(
+                "trivy not found on PATH",
+                hint=runner.INSTALL_HINTS["trivy"],
+                exit_code=ExitCode.SCANNER,
+            )
+            # Without trivy --scan-only has nothing to do; CI must not pass unscanned.
+            if opts.scan_only or opts.ci_mode:
+                raise missing
+            logger.warning(
+                "trivy not found on PATH: the scan will be skipped (%s)", missing.hint
+            )
+    if opts.sbom:
+        run.syft = tools.locate("syft")
+        if run.syft is None:
+            raise ToolError(
+                "syft not found on PATH (needed by --sbom)",
+                hint=runner.INSTALL_HINTS["syft"],
+                exit_code=ExitCode.PREFLIGHT,
+            )
+
+
+def lint_step(run: Run) -> None:
+    from lib import lint, runner, tools
+
+    if run.opts.no_lint:
+        run.progress.skip("lint", "--no-lint")
+        return
+    with run.progress.step(
+        "lint", ExitCode.LINT, title="lint the Dockerfile with hadolint"
+    ) as outcome:
+        program = tools.locate("hadolint")
+        if program is None:
+            missing = ToolError(
+                "hadolint not found on PATH",
+                hint=runner.INSTALL_HINTS["hadolint"],
+                exit_code=ExitCode.LINT,
+            )
+            gate(run, outcome, missing)
+            return
+        dockerfile = run.config.project_dir / run.config.dockerfile
+        try:
+            result = lint.lint(program, dockerfile, threshold=run.opts.lint_threshold)
+        except ToolError as error:
+            gate(run, outcome, error)
+            return
+        _report_lint(run, outcome, result)
+
+
+def _report_lint(run: Run, outcome: Outcome, result: LintResult) -> None:
+    from lib import ci, lint
+    from lib.log import logger, success
+
+    name = run.config.dockerfile
+    failing = result.failing
+    for finding in result.findings:
+        level = logging.WARNING if finding in failing else logging.INFO
+        place = {ci.FILE_KEY: name, ci.LINE_KEY: finding.line}
+        logger.log(level, "%s", lint.describe(finding, name), extra=place)
+    if failing:
+        error = ToolError(
+            f"hadolint: {len(failing)} finding(s) at or above "
+            f"'{result.threshold}' in {name}",
+            hint="fix them, or add '# hadolint ignore=DLxxxx' above the line with "
+            "a comment saying why",
+            exit_code=ExitCode.LINT,
+        )
+        gate(run, outcome, error)
+    elif result.findings:
+        outcome.note = f"{len(result.findings)} finding(s) below '{result.threshold}'"
+        success("hadolint: %s", outcome.note)
+    else:
+        outcome.note = "no findings"
+        success("hadolint: no findings in %s", name)
+
+
+def build_step(run: Run) -> None:
+    from lib import build as steps
+    from lib import engine
+    from lib.log import success
+
+    assert run.engine is not None and run.provenance is not None  # set by preflight
+    title = f"build {run.reference} (target {run.config.target})"
+    with run.progress.step("build", ExitCode.BUILD, title=title) as outcome:
+        seconds = steps.build_image(run.config, run.engine, run.provenance)
+        outcome.note = f"{seconds:.1f}s"
+        success("built %s in %.1fs", run.reference, seconds)
+        run.info = engine.inspect_image(run.reference) or {}
+
+
+def smoke_step(run: Run) -> None:
+    from lib import build as steps
+    from lib.log import success
+
+    if run.opts.no_test:
+        run.progress.skip("smoke test", "--no-test")
+        return
+    with run.progress.step("smoke test", ExitCode.SMOKE_TEST):
+        steps.smoke_test(run.reference, run.info)
+        success("smoke test passed")
+
+
+def scan_step(run: Run) -> None:
+    from lib import scan
+    from lib.log import logger, success
+
+    opts = run.opts
+    if opts.no_scan:
+        run.progress.skip("scan", "--no-scan")
+        return
+    if run.trivy is None:
+        run.progress.skip("scan", "trivy not installed")
+        return
+    levels = ",".join(opts.severities)
+    title = f"scan with trivy (severity {levels})"
+    with run.progress.step("scan", ExitCode.SCANNER, title=title) as outcome:
+        try:
+            result = scan.scan(
+                run.trivy, run.reference, scan_settings(run), run.report_dir,
+                sarif=opts.sarif or opts.ci_mode,
+            )  # fmt: skip
+        except ToolError as error:
+            if opts.scan_only:
+                raise  # the scan is the job of --scan-only
+            gate(run, outcome, error, defer=True)
+            return
+        for line in scan.table_lines(result.findings, opts.severities):
+            logger.info("%s", line)
+        logger.info("report: %s", result.report)
+        if result.sarif:
+            logger.info("SARIF: %s", result.sarif)
+        run.record.add_section(
+            scan.summary_markdown(result.findings, opts.severities, result.report)
+        )
+        if result.over_threshold:
+            found = ToolError(
+                f"trivy: {len(result.findings)} finding(s) at {levels} "
+                f"in {run.reference}",
+                hint="update the base image or the packages; accept a finding only "
+                f"in {scan.IGNORE_FILE}, with a comment saying why",
+                exit_code=ExitCode.FINDINGS,
+            )
+            gate(run, outcome, found, defer=True)
+        else:
+            outcome.note = f"no findings at {levels}"
+            success("trivy: no findings at %s", levels)
+
+
+def scan_settings(run: Run) -> ScanSettings:
+    from lib import scan
+
+    opts = run.opts
+    return scan.ScanSettings(
+        severities=opts.severities,
+        ignore_unfixed=opts.ignore_unfixed,
+        ignorefile=scan.ignorefile_in(run.config.project_dir),
+        timeout_seconds=opts.scan_timeout,
+        offline=scan.offline_from_env(os.environ),
+    )
+
+
+def leak_step(run: Run) -> None:
+    from lib import leak
+    from lib.log import logger, success
+
+    with run.progress.step("secret-leak guard", ExitCode.SECRET_LEAK) as outcome:
+        dockerfile = run.config.project_dir / run.config.dockerfile
+        with_history = run.opts.scan_only or leak.history_needed(
+            run.secrets, run.build_args, dockerfile.read_text(encoding="utf-8")
+        )
+        checked = leak.check_image(
+            run.reference, run.info, run.secrets, with_history=with_history
+        )
+        where = (
+            "env, labels, command and history"
+            if with_history
+            else ("env, labels and command")
+        )
+        if not with_history:
+            logger.info(
+                "history not read: no build arg or Dockerfile line holds a secret"
+            )
+        outcome.note = f"{checked} places checked ({where})"
+        success(
+            "no secrets found in %s (%d places, %d secret value(s) looked for)",
+            where, checked, len(run.secrets),
+        )  # fmt: skip
+
+
+def sbom_step(run: Run) -> None:
+    from lib import sbom
+    from lib.log import success
+
+    if run.syft is None:
+        run.progress.skip("sbom", "no --sbom")
+        return
+    with run.progress.step("sbom", ExitCode.SCANNER, title="SBOM with syft") as outcome:
+        path, components = sbom.write_sbom(run.syft, run.reference, run.report_dir)
+        outcome.note = f"{components} components"
+        success("SBOM: %d components in %s", components, path)
+
+
+def info_step(run: Run) -> None:
+    from lib import build as steps
+    from lib.log import logger
+
+    with run.progress.step("info", ExitCode.FAILURE, title="image info"):
+        summary = steps.image_summary(run.reference, run.info)
+        steps.print_summary(summary)
+        path = steps.write_info(summary, run.report_dir)
+        logger.info("image info written to %s", path)
+        run.record.add_section(steps.info_markdown(summary))
+
+
+def cleanup_step(run: Run) -> None:
+    from lib import build as steps
+
+    if run.opts.no_cleanup:
+        run.progress.skip("cleanup", "--no-cleanup")
+        return
+    with run.progress.step("cleanup", ExitCode.FAILURE):
+        steps.remove_own_dangling_images()
+
+
+# --- the boundary -----------------------------------------------------------------
+
+
+@contextmanager
+def sigterm_as_interrupt(received: list[int]) -> Iterator[None]:
+    """SIGTERM unwinds like Ctrl-C, so the same cleanup runs (then exit 143)."""
+
+    def on_term(signum: int, _frame: FrameType | None) -> None:
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_term)
     try:
-        return function(*args, **kwargs)
-    except ToolError as error:
-        raise with_exit_code(error, code) from None
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def main(argv: list[str] | None = None) -> int:
-    return boundary.run_cli(cli, argv, PROG)
+    received: list[int] = []
+    with sigterm_as_interrupt(received):
+        code = boundary.run_cli(cli, argv, PROG)
+    if received and code == ExitCode.INTERRUPTED:
+        return ExitCode.TERMINATED
+    return code
 
 
 if __name__ == "__main__":

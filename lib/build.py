@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import json
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
-from lib import cleanup, docker_argv, engine, envfile, runner
-from lib.errors import ExitCode, PreflightError, ToolError
+from lib import ci, cleanup, docker_argv, engine, envfile, runner
+from lib.errors import ExitCode, PreflightError, ToolError, with_exit_code
 from lib.log import logger, success
 
 SMOKE_TIMEOUT_SECONDS = 120.0
 ROOT_USERS = ("", "root", "0")
+INFO_NAME = "image-info.json"
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,58 @@ class Provenance:
     build_date: str
     vcs_ref: str
     version: str
+
+
+# --- steps ---------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """How a step that raised nothing ended: passed, warning, or failed (a
+    --ci-mode gate whose error is raised after the remaining steps)."""
+
+    status: str = "passed"
+    note: str = ""
+
+    def warn(self, note: str) -> None:
+        self.status, self.note = "warning", note
+
+
+class Progress:
+    """Numbered steps, each one logged; outcomes kept for the CI step summary."""
+
+    def __init__(self, total: int, record: ci.RunRecord) -> None:
+        self.total = total
+        self.record = record
+        self.count = 0
+
+    def _heading(self, title: str) -> str:
+        self.count += 1
+        return f"Step {self.count}/{self.total}: {title}"
+
+    def skip(self, name: str, why: str) -> None:
+        logger.info("%s skipped (%s)", self._heading(name), why)
+        self.record.record(name, "skipped", why)
+
+    @contextmanager
+    def step(
+        self, name: str, code: ExitCode, *, title: str | None = None
+    ) -> Iterator[Outcome]:
+        """Run one step; a failure without its own exit code gets `code`."""
+        logger.info("%s", self._heading(title or name))
+        outcome = Outcome()
+        try:
+            yield outcome
+        except ToolError as error:
+            self.record.record(name, "failed", error.message)
+            raise with_exit_code(error, code) from None
+        except KeyboardInterrupt:
+            self.record.record(name, "interrupted")
+            raise
+        except Exception as error:
+            self.record.record(name, "failed", f"unexpected error: {error!r}")
+            raise
+        self.record.record(name, outcome.status, outcome.note)
 
 
 # --- preflight ---------------------------------------------------------------
@@ -82,6 +139,39 @@ def ignores(dockerignore: str, name: str) -> bool:
         if fnmatch(name, pattern):
             excluded = not negated
     return excluded
+
+
+def prepare_report_dir(path: Path) -> Path:
+    """Create the report directory if needed; it must be a writable directory."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise PreflightError(
+            f"cannot create the report directory {path}: {error.strerror}",
+            hint="pass --report-dir with a writable directory",
+        ) from None
+    try:
+        # A uniquely named file, so no file of the user's is ever touched.
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
+            pass
+    except OSError as error:
+        raise PreflightError(
+            f"the report directory {path} is not writable: {error.strerror}",
+            hint="pass --report-dir with a writable directory",
+        ) from None
+    return path
+
+
+def require_image(config: BuildConfig) -> dict[str, Any]:
+    """The inspect data of an image that must already exist (--scan-only)."""
+    info = engine.inspect_image(config.reference)
+    if info is None:
+        raise PreflightError(
+            f"image {config.reference} not found in the local engine",
+            hint="build it first: "
+            f"./build_docker.py --image {config.image} --tag {config.tag}",
+        )
+    return info
 
 
 def provenance(project_dir: Path, version: str) -> Provenance:
@@ -133,8 +223,12 @@ def build_image(config: BuildConfig, eng: engine.Engine, prov: Provenance) -> fl
         no_cache=config.no_cache,
         pull=config.pull,
     )
-    # Without buildx the CLI must be told to use the legacy builder.
+    # Without buildx the CLI must be told to use the legacy builder, whose
+    # intermediate containers stay behind after a failed step unless
+    # --force-rm; BuildKit leaves none.
     env = None if eng.buildx else {"DOCKER_BUILDKIT": "0"}
+    if not eng.buildx:
+        argv = [*argv[:-1], "--force-rm", argv[-1]]
     started = time.monotonic()
     runner.run(argv, stream=True, env=env, failure_code=ExitCode.BUILD)
     return time.monotonic() - started
@@ -235,7 +329,25 @@ def image_summary(reference: str, info: dict[str, Any]) -> dict[str, Any]:
 
 def print_summary(summary: dict[str, Any]) -> None:
     for key in ("reference", "id", "size", "layers", "user", "build_date", "commit"):
-        logger.info("%-11s %s", key.replace("_", " ") + ":", summary[key])
+        value = summary[key]
+        if key == "size":
+            value = f"{value} ({summary['size_bytes']} bytes)"
+        logger.info("%-11s %s", key.replace("_", " ") + ":", value)
+    logger.info("labels:")
+    for name, value in sorted(summary["labels"].items()):
+        logger.info("  %s=%s", name, value)
+
+
+def write_info(summary: dict[str, Any], report_dir: Path) -> Path:
+    path = report_dir / INFO_NAME
+    path.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", "utf-8")
+    return path
+
+
+def info_markdown(summary: dict[str, Any]) -> str:
+    keys = ("reference", "id", "size", "layers", "user", "build_date", "commit")
+    rows = [(key.replace("_", " "), f"`{summary[key]}`") for key in keys]
+    return "### Image\n\n" + ci.table(("", ""), rows)
 
 
 def remove_own_dangling_images() -> None:

@@ -145,3 +145,14 @@ def spawn(
             stdin=None, stdout=None, stderr=None
         )
     return process
+
+
+def find_program(name: str) -> str | None:
+    """Where `name` is on PATH as commands see it (plumbum's PATH), or None."""
+    from plumbum import local
+    from plumbum.commands.processes import CommandNotFound
+
+    try:
+        return str(local.which(name))
+    except CommandNotFound:
+        return None
