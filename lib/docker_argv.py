@@ -7,7 +7,7 @@ return an empty or a filled list, so whole argv lists can be compared in tests.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 DOCKER = "docker"
 TOOL_LABEL = "org.workshop-builder.built-by"
@@ -197,3 +197,35 @@ def containers_with_label_argv(label: str) -> list[str]:
 def stats_argv(container: str) -> list[str]:
     fmt = "{{json .}}"
     return [DOCKER, "container", "stats", "--no-stream", "--format", fmt, container]
+
+
+def create_argv(spec: RunSpec) -> list[str]:
+    """docker container create with run_argv's options; start_argv starts it.
+
+    Creating first lets the hardening be inspected before anything runs.
+    """
+    options = run_argv(replace(spec, detach=False))[2:]
+    return [DOCKER, "container", "create", *options]
+
+
+def start_argv(container: str, *, attach: bool, interactive: bool) -> list[str]:
+    return [
+        DOCKER, "container", "start",
+        *_switch("--attach", attach),
+        *_switch("--interactive", interactive),
+        container,
+    ]  # fmt: skip
+
+
+def events_argv(
+    container: str, *, since: str, until: str, events: Sequence[str]
+) -> list[str]:
+    """Past events of one container; with --until docker prints them and exits."""
+    return [
+        DOCKER, "system", "events",
+        "--since", since,
+        "--until", until,
+        "--filter", f"container={container}",
+        *_repeat("--filter", [f"event={event}" for event in events]),
+        "--format", "{{json .}}",
+    ]  # fmt: skip

@@ -18,6 +18,11 @@ class ExitCode(IntEnum):
     FINDINGS = 7
     SCANNER = 8
     SECRET_LEAK = 9
+    # run_docker.py: docker's own codes, meaning what `docker run` means.
+    DOCKER_ERROR = 125
+    CANNOT_INVOKE = 126
+    COMMAND_NOT_FOUND = 127
+    HANGUP = 129
     INTERRUPTED = 130
     TERMINATED = 143
 

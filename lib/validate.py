@@ -8,14 +8,25 @@ from __future__ import annotations
 
 import os
 import re
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import click
 
-_SIZE = re.compile(r"(?P<number>\d+(?:\.\d+)?)(?P<unit>[bkmg]?)", re.IGNORECASE)
-_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+# docker (go-units RAMInBytes) also takes the long forms: 2gb, 2GiB, 512MB.
+_SIZE = re.compile(
+    r"(?P<number>[0-9]+(?:\.[0-9]+)?)(?:(?P<unit>[kmg])i?b?|b)?", re.IGNORECASE
+)
+_UNITS = {None: 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+# The kernel's tmpfs size= option (memparse) takes a whole number and k, m or g.
+_TMPFS_SIZE = re.compile(r"[0-9]+[kmg]?", re.IGNORECASE)
 # docker refuses memory limits under 6 MiB.
 MIN_MEMORY_BYTES = 6 * 1024**2
+# docker refuses --cpus below 0.01 and finer than one nano-CPU.
+MIN_CPUS = Decimal("0.01")
+NANO = 10**9
+_CONTAINER_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]+")
+_NETWORK_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")
 _ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Reference grammar of the distribution spec, simplified to what a local
 # image name needs: lowercase path components, optional registry host:port.
@@ -31,7 +42,8 @@ def parse_size(text: str) -> int:
     match = _SIZE.fullmatch(text.strip())
     if not match:
         raise ValueError(f"{text!r} is not a size; use a number with b, k, m or g")
-    return int(float(match["number"]) * _UNITS[match["unit"].lower()])
+    unit = match["unit"].lower() if match["unit"] else None
+    return int(float(match["number"]) * _UNITS[unit])
 
 
 def host_memory_bytes() -> int:
@@ -46,20 +58,33 @@ def check_memory(text: str, *, host_bytes: int | None = None) -> str:
     if size > host:
         gib = host / 1024**3
         raise ValueError(f"{text!r} is more than this host has ({gib:.1f}g)")
-    return text.lower()
+    return text.strip().lower()
 
 
 def check_cpus(text: str, *, host_cpus: int | None = None) -> str:
     try:
-        value = float(text)
-    except ValueError:
+        # Decimal, not float: docker parses the exact decimal. Python takes
+        # "1_0" as 10 and Arabic-Indic digits too; docker takes neither.
+        if "_" in text or not text.isascii():
+            raise InvalidOperation
+        value = Decimal(text.strip())
+    except InvalidOperation:
         raise ValueError(f"{text!r} is not a number; use e.g. 0.5 or 2") from None
     host = host_cpus if host_cpus is not None else (os.cpu_count() or 1)
-    if not value > 0:
+    if value.is_nan() or not value > 0:
         raise ValueError(f"{text!r} must be above 0, e.g. 0.5 or 1.0")
     if value > host:
         raise ValueError(f"{text!r} is more than the {host} CPUs of this host")
-    return text
+    if value < MIN_CPUS:
+        raise ValueError(f"{text!r} is below docker's minimum of 0.01")
+    if (value * NANO) % 1:
+        raise ValueError(f"{text!r} is too precise; use at most 9 decimals")
+    return text.strip()
+
+
+def nano_cpus(text: str) -> int:
+    """--cpus as docker stores it (HostConfig.NanoCpus)."""
+    return int(Decimal(text) * NANO)
 
 
 def check_pids(value: int) -> int:
@@ -69,9 +94,15 @@ def check_pids(value: int) -> int:
 
 
 def check_tmpfs_size(text: str) -> str:
-    if parse_size(text) < 1024**2:
+    size = parse_size(text)
+    if not _TMPFS_SIZE.fullmatch(text.strip()):
+        raise ValueError(
+            f"{text!r} is not a size tmpfs takes; use a whole number with k, m "
+            "or g, e.g. 64m"
+        )
+    if size < 1024**2:
         raise ValueError(f"{text!r} is too small; use at least 1m")
-    return text.lower()
+    return text.strip().lower()
 
 
 def check_env_key(key: str) -> str:
@@ -109,6 +140,35 @@ def check_tag(tag: str) -> str:
     return tag
 
 
+def check_container_name(name: str) -> str:
+    if not _CONTAINER_NAME.fullmatch(name):
+        raise ValueError(
+            f"{name!r} is not a valid container name; use at least 2 of "
+            "A-Z a-z 0-9 _ . - starting with a letter or digit"
+        )
+    return name
+
+
+def check_network(name: str) -> str:
+    """none, bridge or a user-defined network; never the host's own stack."""
+    if name == "host":
+        raise ValueError(
+            "'host' shares the host's network stack with the container (CIS "
+            "Docker Benchmark 5.10); use none, bridge or a user-defined network"
+        )
+    if name.startswith("container:"):
+        raise ValueError(
+            f"{name!r} shares another container's network stack; use none, "
+            "bridge or a user-defined network"
+        )
+    if not _NETWORK_NAME.fullmatch(name):
+        raise ValueError(
+            f"{name!r} is not a network name; use none, bridge or the name of "
+            "a network from docker network ls"
+        )
+    return name
+
+
 def check_severities(text: str) -> tuple[str, ...]:
     levels = tuple(part.strip().upper() for part in text.split(",") if part.strip())
     unknown = [level for level in levels if level not in SEVERITIES]
@@ -143,5 +203,7 @@ TMPFS_SIZE = Checked("size", check_tmpfs_size)
 IMAGE_NAME = Checked("image", check_image_name)
 TAG = Checked("tag", check_tag)
 SEVERITY_LIST = Checked("severities", check_severities)
+CONTAINER_NAME = Checked("name", check_container_name)
+NETWORK = Checked("network", check_network)
 EXTRA_ENV = Checked("KEY[=VALUE]", lambda t: split_env(t, require_value=False))
 BUILD_ARG = Checked("KEY=VALUE", lambda t: split_env(t, require_value=True))

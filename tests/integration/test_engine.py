@@ -87,7 +87,7 @@ def test_run_writes_a_workshop_on_the_host(built_image: str, tmp_path: Path) -> 
     expected_owner = 1000 if os.getuid() == 0 else os.getuid()
     assert folder.stat().st_uid == expected_owner
     assert (folder / "README.md").stat().st_uid == expected_owner
-    assert containers_mounting(out_dir) == []  # --rm removed it
+    assert containers_mounting(out_dir) == []  # the tool removed it
 
 
 def test_topic_with_metacharacters_arrives_byte_for_byte(
@@ -165,7 +165,7 @@ def test_the_running_container_is_hardened(built_image: str, tmp_path: Path) -> 
     assert host["Tmpfs"] == {"/tmp": "rw,noexec,nosuid,size=100m"}
     assert host["Privileged"] is False
     assert host["NetworkMode"] == "none"
-    assert host["AutoRemove"] is True
+    assert host["AutoRemove"] is False  # the tool removes it after reading its state
     assert [
         (m["Type"], m["Source"], m["Destination"], m["RW"]) for m in info["Mounts"]
     ] == [

@@ -11,14 +11,17 @@ import pytest
 
 from lib import validate
 from lib.validate import (
+    check_container_name,
     check_cpus,
     check_env_key,
     check_image_name,
     check_memory,
+    check_network,
     check_pids,
     check_severities,
     check_tag,
     check_tmpfs_size,
+    nano_cpus,
     parse_size,
     split_env,
 )
@@ -114,21 +117,11 @@ def test_check_memory_refuses(text: str, message: str) -> None:
         check_memory(text, host_bytes=HOST_BYTES)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="docker --memory accepts 2gb and 2GiB (go-units RAMInBytes); "
-    "parse_size rejects any unit suffix after b/k/m/g",
-)
 @pytest.mark.parametrize("text", ["2gb", "2GiB"])
 def test_check_memory_accepts_docker_long_units(text: str) -> None:
     assert check_memory(text, host_bytes=HOST_BYTES) == text.lower()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="parse_size strips whitespace but check_memory returns the unstripped "
-    "text; docker rejects --memory ' 2g' (ParseFloat: invalid syntax)",
-)
 def test_check_memory_returns_value_docker_accepts() -> None:
     assert check_memory(" 2g ", host_bytes=HOST_BYTES) == "2g"
 
@@ -169,11 +162,6 @@ def test_check_cpus_refuses(text: str, message: str) -> None:
         check_cpus(text, host_cpus=HOST_CPUS)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="docker's minimum is 0.01 CPUs; --cpus 0.001 fails at container start "
-    "(runc: cpu.cfs_quota_us invalid argument), check_cpus accepts it",
-)
 def test_check_cpus_refuses_below_docker_minimum() -> None:
     with pytest.raises(ValueError, match=re.escape("0.01")):
         check_cpus("0.001", host_cpus=HOST_CPUS)
@@ -183,6 +171,49 @@ def test_check_pids() -> None:
     assert check_pids(1) == 1
     with raises_exactly("0 must be at least 1"):
         check_pids(0)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param(
+            "1.0000000001",
+            "'1.0000000001' is too precise; use at most 9 decimals",
+            id="finer-than-nano",
+        ),
+        pytest.param("1_0", "'1_0' is not a number; use e.g. 0.5 or 2", id="under"),
+        pytest.param(
+            "0.009", "'0.009' is below docker's minimum of 0.01", id="below-min"
+        ),
+    ],
+)
+def test_check_cpus_refuses_what_docker_refuses(text: str, message: str) -> None:
+    with raises_exactly(message):
+        check_cpus(text, host_cpus=HOST_CPUS)
+
+
+def test_check_cpus_returns_the_stripped_value() -> None:
+    assert check_cpus(" 0.5 ", host_cpus=HOST_CPUS) == "0.5"
+
+
+@pytest.mark.parametrize(
+    ("text", "nano"),
+    [("1.0", 1_000_000_000), ("0.01", 10_000_000), ("0.333333333", 333_333_333)],
+)
+def test_nano_cpus_as_docker_stores_them(text: str, nano: int) -> None:
+    assert nano_cpus(text) == nano
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("512MB", 536_870_912, id="MB"),
+        pytest.param("512mib", 536_870_912, id="mib"),
+        pytest.param("100kb", 102_400, id="kb"),
+    ],
+)
+def test_parse_size_long_units(text: str, expected: int) -> None:
+    assert parse_size(text) == expected
 
 
 # --- tmpfs size --------------------------------------------------------------
@@ -213,18 +244,19 @@ def test_check_tmpfs_size_refuses(text: str, message: str) -> None:
         check_tmpfs_size(text)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the kernel's tmpfs size= option takes an integer with k/m/g; "
-    "docker run --tmpfs /tmp:size=1.5m (or size=1048576b) fails with "
-    "'invalid argument', check_tmpfs_size accepts both",
-)
 @pytest.mark.parametrize(
     "text", [pytest.param("1.5m", id="fraction"), pytest.param("1048576b", id="b")]
 )
 def test_check_tmpfs_size_refuses_what_the_kernel_refuses(text: str) -> None:
     with pytest.raises(ValueError):
         check_tmpfs_size(text)
+
+
+def test_check_tmpfs_size_says_what_the_kernel_takes() -> None:
+    with raises_exactly(
+        "'1.5m' is not a size tmpfs takes; use a whole number with k, m or g, e.g. 64m"
+    ):
+        check_tmpfs_size("1.5m")
 
 
 # --- environment variables ---------------------------------------------------
@@ -354,6 +386,62 @@ def test_check_tag_accepts(tag: str) -> None:
 def test_check_tag_refuses(tag: str) -> None:
     with raises_exactly(f"{tag!r} {TAG_HINT}"):
         check_tag(tag)
+
+
+# --- container names and networks --------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["ab", "workshop-builder-feedbeef", "My_Run.2", "0x"])
+def test_check_container_name_accepts(name: str) -> None:
+    assert check_container_name(name) == name
+
+
+@pytest.mark.parametrize("name", ["a", "-ab", ".ab", "a b", "a/b", "ä1", ""])
+def test_check_container_name_refuses(name: str) -> None:
+    with raises_exactly(
+        f"{name!r} is not a valid container name; use at least 2 of "
+        "A-Z a-z 0-9 _ . - starting with a letter or digit"
+    ):
+        check_container_name(name)
+
+
+@pytest.mark.parametrize("name", ["none", "bridge", "workshop_net", "n1.a-b"])
+def test_check_network_accepts(name: str) -> None:
+    assert check_network(name) == name
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        pytest.param(
+            "host",
+            "'host' shares the host's network stack with the container (CIS "
+            "Docker Benchmark 5.10); use none, bridge or a user-defined network",
+            id="host",
+        ),
+        pytest.param(
+            "container:db",
+            "'container:db' shares another container's network stack; use none, "
+            "bridge or a user-defined network",
+            id="container",
+        ),
+        pytest.param(
+            "a b",
+            "'a b' is not a network name; use none, bridge or the name of a "
+            "network from docker network ls",
+            id="space",
+        ),
+        pytest.param(
+            "",
+            "'' is not a network name; use none, bridge or the name of a "
+            "network from docker network ls",
+            id="empty",
+        ),
+    ],
+)
+def test_check_network_refuses(name: str, message: str) -> None:
+    with raises_exactly(message):
+        check_network(name)
 
 
 # --- severities --------------------------------------------------------------
