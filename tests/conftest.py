@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -113,3 +114,25 @@ def engine() -> None:
         if ENGINE_REQUIRED:
             pytest.fail(f"REQUIRE_ENGINE=1 but {problem}")
         pytest.skip(problem)
+
+
+# --- dev tools shipped in the venv (docker-compose, actionlint) ------------------
+
+
+def venv_tool(name: str) -> str | None:
+    """A tool next to this Python (the venv's bin) or else on PATH."""
+    beside = Path(sys.executable).parent / name
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    return shutil.which(name)
+
+
+def required_tool(name: str) -> str:
+    """The tool's path; skip without it, but fail in CI (REQUIRE_ENGINE=1)."""
+    found = venv_tool(name)
+    if found is None:
+        problem = f"{name} not found (make install puts it in .venv/bin)"
+        if ENGINE_REQUIRED:
+            pytest.fail(f"REQUIRE_ENGINE=1 but {problem}")
+        pytest.skip(problem)
+    return found
