@@ -6,7 +6,6 @@ Replaces build-docker.sh; see README.md for flags, steps and exit codes.
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import sys
@@ -22,7 +21,6 @@ from click.core import ParameterSource
 
 from lib import TOOL_VERSION, boundary, validate
 from lib.errors import ExitCode, ToolError
-from lib.lint import DEFAULT_THRESHOLD, LEVELS
 
 if TYPE_CHECKING:
     from lib.build import BuildConfig, Outcome, Progress, Provenance
@@ -105,8 +103,8 @@ class Options:
 @click.option("--no-lint", is_flag=True, help="Skip the hadolint step.")
 @click.option(
     "--lint-threshold",
-    type=click.Choice(LEVELS),
-    default=DEFAULT_THRESHOLD,
+    type=click.Choice(validate.LINT_LEVELS),
+    default=validate.DEFAULT_LINT_THRESHOLD,
     show_default=True,
     help="hadolint level at and above which the lint fails.",
 )
@@ -402,6 +400,8 @@ def lint_step(run: Run) -> None:
 
 
 def _report_lint(run: Run, outcome: Outcome, result: LintResult) -> None:
+    import logging
+
     from lib import ci, lint
     from lib.log import logger, success
 

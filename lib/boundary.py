@@ -7,18 +7,23 @@ from collections.abc import Sequence
 
 import click
 
-from lib import masking
 from lib.errors import ExitCode, ToolError
-from lib.log import logger
+
+# lib.log and lib.masking are imported where an error is reported, not here:
+# --help and --version must not pay for logging's import.
 
 
 def _print_error(message: str) -> None:
     # Used before logging is set up (usage errors); still masked.
+    from lib import masking
+
     click.echo(f"[ERROR] {masking.mask(message)}", err=True)
 
 
 def report(error: ToolError) -> None:
     """The fixed shape of an expected failure: error line, detail, hint."""
+    from lib.log import logger
+
     lines = [error.message]
     detail = error.detail()
     if detail:
@@ -46,6 +51,8 @@ def run_cli(command: click.Command, argv: Sequence[str] | None, prog: str) -> in
     except ToolError as error:
         report(error)
         if debug:
+            from lib.log import logger
+
             logger.debug("traceback", exc_info=True)
         return error.exit_code
     except (KeyboardInterrupt, click.Abort):
@@ -53,6 +60,8 @@ def run_cli(command: click.Command, argv: Sequence[str] | None, prog: str) -> in
         return ExitCode.INTERRUPTED
     except Exception as error:  # the boundary must catch all
         if debug:
+            from lib.log import logger
+
             logger.exception("unexpected error")
         else:
             _print_error(

@@ -9,10 +9,8 @@ from typing import Any
 
 from lib import runner
 from lib.errors import CommandError, ExitCode, ToolError
+from lib.validate import LINT_LEVELS as LEVELS
 
-# hadolint's levels, most severe first.
-LEVELS = ("error", "warning", "info", "style")
-DEFAULT_THRESHOLD = "warning"
 LINT_TIMEOUT_SECONDS = 60.0
 
 

@@ -8,38 +8,40 @@ from __future__ import annotations
 
 import os
 import re
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import click
 
+# Patterns stay strings: `re` compiles and caches each on first use, which
+# keeps this module cheap to import (start-up time of --help).
 # docker (go-units RAMInBytes) also takes the long forms: 2gb, 2GiB, 512MB.
-_SIZE = re.compile(
-    r"(?P<number>[0-9]+(?:\.[0-9]+)?)(?:(?P<unit>[kmg])i?b?|b)?", re.IGNORECASE
-)
+_SIZE = r"(?i)(?P<number>[0-9]+(?:\.[0-9]+)?)(?:(?P<unit>[kmg])i?b?|b)?"
 _UNITS = {None: 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 # The kernel's tmpfs size= option (memparse) takes a whole number and k, m or g.
-_TMPFS_SIZE = re.compile(r"[0-9]+[kmg]?", re.IGNORECASE)
+_TMPFS_SIZE = r"(?i)[0-9]+[kmg]?"
 # docker refuses memory limits under 6 MiB.
 MIN_MEMORY_BYTES = 6 * 1024**2
 # docker refuses --cpus below 0.01 and finer than one nano-CPU.
-MIN_CPUS = Decimal("0.01")
+MIN_CPUS = "0.01"
 NANO = 10**9
-_CONTAINER_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]+")
-_NETWORK_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")
-_ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_CONTAINER_NAME = r"[a-zA-Z0-9][a-zA-Z0-9_.-]+"
+_NETWORK_NAME = r"[a-zA-Z0-9][a-zA-Z0-9_.-]*"
+_ENV_KEY = r"[A-Za-z_][A-Za-z0-9_]*"
 # Reference grammar of the distribution spec, simplified to what a local
 # image name needs: lowercase path components, optional registry host:port.
 _NAME_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _DOMAIN = r"(?:[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)*(?::[0-9]+)?/)?"
-_IMAGE_NAME = re.compile(rf"{_DOMAIN}{_NAME_COMPONENT}(?:/{_NAME_COMPONENT})*")
-_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+_IMAGE_NAME = rf"{_DOMAIN}{_NAME_COMPONENT}(?:/{_NAME_COMPONENT})*"
+_TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
 SEVERITIES = ("UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL")
+# hadolint's levels, most severe first (here so --help needs no lint import).
+LINT_LEVELS = ("error", "warning", "info", "style")
+DEFAULT_LINT_THRESHOLD = "warning"
 
 
 def parse_size(text: str) -> int:
     """'512m', '2g', '1.5g', '100k', '1024' -> bytes."""
-    match = _SIZE.fullmatch(text.strip())
+    match = re.fullmatch(_SIZE, text.strip())
     if not match:
         raise ValueError(f"{text!r} is not a size; use a number with b, k, m or g")
     unit = match["unit"].lower() if match["unit"] else None
@@ -62,6 +64,8 @@ def check_memory(text: str, *, host_bytes: int | None = None) -> str:
 
 
 def check_cpus(text: str, *, host_cpus: int | None = None) -> str:
+    from decimal import Decimal, InvalidOperation
+
     try:
         # Decimal, not float: docker parses the exact decimal. Python takes
         # "1_0" as 10 and Arabic-Indic digits too; docker takes neither.
@@ -75,7 +79,7 @@ def check_cpus(text: str, *, host_cpus: int | None = None) -> str:
         raise ValueError(f"{text!r} must be above 0, e.g. 0.5 or 1.0")
     if value > host:
         raise ValueError(f"{text!r} is more than the {host} CPUs of this host")
-    if value < MIN_CPUS:
+    if value < Decimal(MIN_CPUS):
         raise ValueError(f"{text!r} is below docker's minimum of 0.01")
     if (value * NANO) % 1:
         raise ValueError(f"{text!r} is too precise; use at most 9 decimals")
@@ -84,6 +88,8 @@ def check_cpus(text: str, *, host_cpus: int | None = None) -> str:
 
 def nano_cpus(text: str) -> int:
     """--cpus as docker stores it (HostConfig.NanoCpus)."""
+    from decimal import Decimal
+
     return int(Decimal(text) * NANO)
 
 
@@ -95,7 +101,7 @@ def check_pids(value: int) -> int:
 
 def check_tmpfs_size(text: str) -> str:
     size = parse_size(text)
-    if not _TMPFS_SIZE.fullmatch(text.strip()):
+    if not re.fullmatch(_TMPFS_SIZE, text.strip()):
         raise ValueError(
             f"{text!r} is not a size tmpfs takes; use a whole number with k, m "
             "or g, e.g. 64m"
@@ -106,7 +112,7 @@ def check_tmpfs_size(text: str) -> str:
 
 
 def check_env_key(key: str) -> str:
-    if not _ENV_KEY.fullmatch(key):
+    if not re.fullmatch(_ENV_KEY, key):
         raise ValueError(
             f"{key!r} is not a valid variable name; use letters, digits and _"
         )
@@ -123,7 +129,7 @@ def split_env(text: str, *, require_value: bool) -> tuple[str, str | None]:
 
 
 def check_image_name(name: str) -> str:
-    if len(name) > 255 or not _IMAGE_NAME.fullmatch(name):
+    if len(name) > 255 or not re.fullmatch(_IMAGE_NAME, name):
         raise ValueError(
             f"{name!r} is not a valid image name; use lowercase letters, digits "
             "and . _ - /, e.g. workshop-builder-app"
@@ -132,7 +138,7 @@ def check_image_name(name: str) -> str:
 
 
 def check_tag(tag: str) -> str:
-    if not _TAG.fullmatch(tag):
+    if not re.fullmatch(_TAG, tag):
         raise ValueError(
             f"{tag!r} is not a valid tag; use up to 128 of A-Z a-z 0-9 _ . - "
             "not starting with . or -"
@@ -141,7 +147,7 @@ def check_tag(tag: str) -> str:
 
 
 def check_container_name(name: str) -> str:
-    if not _CONTAINER_NAME.fullmatch(name):
+    if not re.fullmatch(_CONTAINER_NAME, name):
         raise ValueError(
             f"{name!r} is not a valid container name; use at least 2 of "
             "A-Z a-z 0-9 _ . - starting with a letter or digit"
@@ -161,7 +167,7 @@ def check_network(name: str) -> str:
             f"{name!r} shares another container's network stack; use none, "
             "bridge or a user-defined network"
         )
-    if not _NETWORK_NAME.fullmatch(name):
+    if not re.fullmatch(_NETWORK_NAME, name):
         raise ValueError(
             f"{name!r} is not a network name; use none, bridge or the name of "
             "a network from docker network ls"
