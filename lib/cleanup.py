@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -12,6 +11,8 @@ from lib.log import logger
 
 
 def unique_name(prefix: str) -> str:
+    import secrets  # here, not at the top: its import is slow for --dry-run
+
     return f"{prefix}-{secrets.token_hex(4)}"
 
 

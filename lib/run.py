@@ -22,9 +22,9 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lib import audit, cleanup, docker_argv, engine, envfile, masking, monitor, runner
+from lib import cleanup, docker_argv, engine, envfile, masking, runner
 from lib.errors import (
     CommandError,
     ExitCode,
@@ -35,6 +35,12 @@ from lib.errors import (
 )
 from lib.log import logger, success
 from lib.validate import host_memory_bytes, parse_size
+
+if TYPE_CHECKING:
+    from lib import audit, monitor
+
+# audit and monitor are imported where a container really runs: --dry-run
+# builds the argv only and should start fast.
 
 IMAGE_USER = (1000, 1000)  # workshop-user in the image
 STOP_GRACE_SECONDS = 10
@@ -361,6 +367,8 @@ def create_container(owned: Owned, argv: list[str], env: Mapping[str, str]) -> s
 
 def verify_hardening(container_id: str, expected: audit.Expected) -> dict[str, Any]:
     """docker inspect must show exactly the hardening we asked for."""
+    from lib import audit
+
     info = engine.inspect_container(container_id)
     problems = audit.verify(info, expected)
     if problems:
@@ -386,6 +394,8 @@ def report_audit(
     reference: str,
     json_path: Path | None,
 ) -> list[audit.Finding]:
+    from lib import audit
+
     findings = audit.audit(container, image)
     logger.debug("%s", audit.as_table(findings))
     failed = [f.id for f in findings if not f.passed]
@@ -438,6 +448,8 @@ def run_attached(
     sample: bool,
 ) -> tuple[Outcome, monitor.Usage | None]:
     """docker start --attach, then the container's final state."""
+    from lib import monitor
+
     assert owned.id is not None
     argv = docker_argv.start_argv(owned.id, attach=True, interactive=interactive)
     sampler = monitor.Sampler(owned.id) if sample else None
@@ -554,6 +566,8 @@ def run_detached(
     memory: str | None,
 ) -> int:
     """docker start, then wait for healthy (or say why not)."""
+    from lib import monitor
+
     assert owned.id is not None
     container_id = owned.id
     created = str(container.get("Created") or "")

