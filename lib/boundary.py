@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 
@@ -11,6 +12,20 @@ from lib.errors import ExitCode, ToolError
 
 # lib.log and lib.masking are imported where an error is reported, not here:
 # --help and --version must not pay for logging's import.
+
+
+def help_width() -> int:
+    """The width click would choose for --help, without importing shutil.
+
+    click asks shutil for the terminal size, and importing shutil (with the
+    compression modules it loads) is a fifth of what --help costs beyond
+    click itself. Same rule: the terminal's columns, at most 80, minus 2.
+    """
+    try:
+        columns = os.get_terminal_size(1).columns  # help goes to stdout
+    except OSError:
+        columns = 80
+    return max(min(columns, 80) - 2, 50)
 
 
 def _print_error(message: str) -> None:

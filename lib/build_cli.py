@@ -30,7 +30,12 @@ BUILD_ONLY = (
 SCAN_FLAGS = ("severities", "ignore_unfixed", "sarif", "scan_timeout")
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(
+    context_settings={
+        "help_option_names": ["-h", "--help"],
+        "terminal_width": boundary.help_width(),
+    }
+)
 @click.option(
     "--image",
     default="workshop-builder-app",

@@ -21,6 +21,7 @@ PROG = "run_docker.py"
 @click.command(
     context_settings={
         "help_option_names": ["-h", "--help"],
+        "terminal_width": boundary.help_width(),
         "ignore_unknown_options": True,
         "allow_interspersed_args": True,
     }
