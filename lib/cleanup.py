@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -10,10 +11,14 @@ from lib.errors import ToolError
 from lib.log import logger
 
 
-def unique_name(prefix: str) -> str:
-    import secrets  # here, not at the top: its import is slow for --dry-run
+def random_hex(nbytes: int = 4) -> str:
+    # What secrets.token_hex does, without the slow import of secrets (which
+    # loads hmac, hashlib and random) on the path of --dry-run.
+    return os.urandom(nbytes).hex()
 
-    return f"{prefix}-{secrets.token_hex(4)}"
+
+def unique_name(prefix: str) -> str:
+    return f"{prefix}-{random_hex()}"
 
 
 def remove_container(name: str) -> None:

@@ -52,7 +52,7 @@ PROJECT_FILES = ("Dockerfile", "requirements.txt", ".env.example", ".dockerignor
 
 @pytest.fixture(autouse=True)
 def fixed_names(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("secrets.token_hex", lambda _n: "feedbeef")
+    monkeypatch.setattr("lib.cleanup.random_hex", lambda: "feedbeef")
 
 
 @pytest.fixture(autouse=True)

@@ -39,7 +39,7 @@ FIXED_ENV = [
 
 @pytest.fixture(autouse=True)
 def fixed_names(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr("secrets.token_hex", lambda _n: "feedbeef")
+    monkeypatch.setattr("lib.cleanup.random_hex", lambda: "feedbeef")
     # The default .env is looked up in the project dir: keep a developer's
     # own .env out of these tests.
     monkeypatch.setattr("lib.run_flow.PROJECT_DIR", tmp_path / "project")
