@@ -11,6 +11,8 @@ BASE_IMAGE ?= workshop-builder-base:bookworm
 OFFLINE_BASE := workshop-builder-base:bookworm
 TOPIC      ?= Intro to Docker
 PYTEST_ARGS ?=
+# make bench BENCH_ARGS=--quick (CI): each measure once, figures not enforced.
+BENCH_ARGS ?=
 DOCKER     ?= docker
 # Compose: `make install` puts docker-compose in the venv; the Docker CLI
 # plugin works as well: COMPOSE="docker compose".
@@ -39,7 +41,7 @@ BIN   := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install base-image build scan run test test-unit lint compose-up compose-dev clean
+.PHONY: help install base-image build scan run test test-unit lint bench compose-up compose-dev clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -73,6 +75,10 @@ test: install base-image ## All tests, the real-engine ones included
 
 test-unit: install ## Unit tests only (no Docker engine needed)
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+bench: build ## Benchmarks against their targets (bench/run_bench.py), a table
+	$(BIN)/python bench/run_bench.py --base-image $(BASE_IMAGE) \
+		--image $(IMAGE):$(TAG) $(BENCH_ARGS)
 
 lint: install ## ruff, mypy, hadolint and actionlint
 	$(BIN)/ruff check .
