@@ -209,6 +209,20 @@ def audit(container: Inspect, image: Inspect) -> list[Finding]:
     return findings
 
 
+def audit_container(container: str) -> list[Finding]:
+    """Audit any container, by name or id, from its and its image's inspect data.
+
+    The judgement run_docker.py makes of its own container, for one started
+    any other way (docker run, Compose, another tool).
+    """
+    # Imported here: everything else in this module judges data, runs nothing.
+    from lib import engine
+
+    info = engine.inspect_container(container)
+    image = engine.inspect_image(str(info.get("Image") or "")) or {}
+    return audit(info, image)
+
+
 def as_table(findings: Sequence[Finding]) -> str:
     width = max(len(f.title) for f in findings)
     lines = [f"{BENCHMARK} self-audit:"]

@@ -6,7 +6,7 @@ import json
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from fnmatch import fnmatch
@@ -107,8 +107,10 @@ def check_project_files(config: BuildConfig) -> None:
         (config.dockerfile, "run from the project root or restore it from git"),
         ("requirements.txt", "restore it from git: git checkout -- requirements.txt"),
     ):
-        if not (root / name).is_file():
-            raise PreflightError(f"{root / name} is missing", hint=hint)
+        path = root / name
+        if not path.is_file():
+            problem = "is not a file" if path.exists() else "is missing"
+            raise PreflightError(f"{path} {problem}", hint=hint)
     envfile.check_example(root / ".env.example")
     check_dockerignore(root / ".dockerignore")
 
@@ -340,7 +342,16 @@ def print_summary(summary: dict[str, Any]) -> None:
 
 def write_info(summary: dict[str, Any], report_dir: Path) -> Path:
     path = report_dir / INFO_NAME
-    path.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", "utf-8")
+    try:
+        path.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", "utf-8")
+    except OSError as error:
+        # A cut-off report must not pass for a whole one (a full disk).
+        with suppress(OSError):
+            path.unlink(missing_ok=True)
+        raise ToolError(
+            f"cannot write {path}: {error.strerror or error}",
+            hint="free some space there, or pass --report-dir elsewhere",
+        ) from None
     return path
 
 

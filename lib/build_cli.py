@@ -51,11 +51,16 @@ SCAN_FLAGS = ("severities", "ignore_unfixed", "sarif", "scan_timeout")
     help="Tag to build instead of latest.",
 )
 @click.option(
-    "--target", default="production", show_default=True, help="Dockerfile stage."
+    "--target",
+    default="production",
+    show_default=True,
+    type=validate.STAGE,
+    help="Dockerfile stage.",
 )
 @click.option(
     "--base-image",
     default=None,
+    type=validate.IMAGE_REFERENCE,
     help="Base image of both stages (Dockerfile default: python:3.12-slim).",
 )
 @click.option(
@@ -104,7 +109,7 @@ SCAN_FLAGS = ("severities", "ignore_unfixed", "sarif", "scan_timeout")
 @click.option("--sbom", is_flag=True, help="Write a CycloneDX SBOM with syft.")
 @click.option(
     "--report-dir",
-    type=click.Path(file_okay=False),
+    type=validate.NonEmptyPath(file_okay=False),
     default=None,
     help="Where reports are written  [default: reports/ in the project]",
 )

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lib import masking
+from lib.log import logger
 
 SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
 # logging `extra=` keys that give an annotation a file and line.
@@ -125,6 +126,14 @@ def write_step_summary(record: RunRecord, env: Mapping[str, str]) -> Path | None
     if not target:
         return None
     path = Path(target)
-    with path.open("a", encoding="utf-8") as summary:
-        summary.write(record.markdown())
+    try:
+        with path.open("a", encoding="utf-8") as summary:
+            summary.write(record.markdown())
+    except OSError as error:
+        # Called on the way out, after a failure too: raising here would put
+        # "unexpected error" (exit 1) in place of the run's own exit code.
+        logger.warning(
+            "cannot write the step summary to %s: %s", path, error.strerror or error
+        )
+        return None
     return path

@@ -81,13 +81,13 @@ PROG = "run_docker.py"
 )
 @click.option(
     "--env-file",
-    type=click.Path(dir_okay=False),
+    type=validate.NonEmptyPath(dir_okay=False),
     default=None,
     help="Env file for the app [default: ./.env].",
 )
 @click.option(
     "--output-dir",
-    type=click.Path(),
+    type=validate.NonEmptyPath(),
     default=None,
     help="Host directory for workshops [default: ./workshops].",
 )
@@ -137,7 +137,26 @@ def cli(**options: Any) -> int:
     """
     from lib.run_flow import Options, run
 
+    check_conflicts(click.get_current_context())
     return run(Options.from_cli(options))
+
+
+# --no-limits drops these; typed next to it, one of them would be ignored.
+LIMIT_FLAGS = {"memory": "--memory", "cpus": "--cpu", "pids_limit": "--pids-limit"}
+
+
+def check_conflicts(ctx: click.Context) -> None:
+    """Flags that contradict each other are usage errors: nothing silently ignored."""
+    from click.core import ParameterSource
+
+    if not ctx.params["no_limits"]:
+        return
+    for name, flag in LIMIT_FLAGS.items():
+        if ctx.get_parameter_source(name) not in (None, ParameterSource.DEFAULT):
+            raise click.UsageError(
+                f"--no-limits removes every limit, so {flag} would have no "
+                "effect; drop one of them"
+            )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -213,3 +213,54 @@ CONTAINER_NAME = Checked("name", check_container_name)
 NETWORK = Checked("network", check_network)
 EXTRA_ENV = Checked("KEY[=VALUE]", lambda t: split_env(t, require_value=False))
 BUILD_ARG = Checked("KEY=VALUE", lambda t: split_env(t, require_value=True))
+
+
+# --- stage names, image references, paths ------------------------------------
+
+# A Dockerfile stage name, as docker takes it after `FROM ... AS`.
+_STAGE = r"[A-Za-z][A-Za-z0-9_.-]*"
+_DIGEST = r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[0-9a-fA-F]{32,}"
+
+
+def check_stage(name: str) -> str:
+    if not re.fullmatch(_STAGE, name):
+        raise ValueError(
+            f"{name!r} is not a stage name; use the name after AS in the "
+            "Dockerfile, e.g. production"
+        )
+    return name
+
+
+def check_image_reference(reference: str) -> str:
+    """NAME[:TAG][@DIGEST], e.g. python:3.12-slim or host:5000/a/b:tag."""
+    name, at, digest = reference.partition("@")
+    tag = None
+    if name.rfind(":") > name.rfind("/"):  # a colon before the last / is a port
+        name, _, tag = name.rpartition(":")
+    valid = (
+        len(name) <= 255
+        and re.fullmatch(_IMAGE_NAME, name) is not None
+        and (tag is None or re.fullmatch(_TAG, tag) is not None)
+        and (not at or re.fullmatch(_DIGEST, digest) is not None)
+    )
+    if not valid:
+        raise ValueError(
+            f"{reference!r} is not an image reference; use NAME[:TAG], "
+            "e.g. python:3.12-slim"
+        )
+    return reference
+
+
+class NonEmptyPath(click.Path):
+    """click.Path that refuses '': an unset variable ("$DIR") would mean '.'."""
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail(
+                "an empty path (an unset variable?); pass a real path", param, ctx
+            )
+        return super().convert(value, param, ctx)
+
+
+STAGE = Checked("stage", check_stage)
+IMAGE_REFERENCE = Checked("reference", check_image_reference)
