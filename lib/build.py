@@ -13,7 +13,7 @@ from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
-from lib import ci, cleanup, docker_argv, engine, envfile, runner
+from lib import ci, cleanup, docker_argv, engine, envfile, masking, runner
 from lib.errors import ExitCode, PreflightError, ToolError, with_exit_code
 from lib.log import logger, success
 
@@ -212,25 +212,34 @@ def build_args(config: BuildConfig, prov: Provenance) -> dict[str, str]:
     return {**args, **config.build_args}
 
 
+def split_secret_args(args: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """(plain build args, secret ones): secret keys or credential-shaped values."""
+    secret = {
+        key: value
+        for key, value in args.items()
+        if masking.is_secret_key(key) or masking.mask(value) != value
+    }
+    plain = {key: value for key, value in args.items() if key not in secret}
+    return plain, secret
+
+
 def build_image(config: BuildConfig, eng: engine.Engine, prov: Provenance) -> float:
     """Build with only the flags this builder accepts; returns seconds taken."""
+    plain, secret = split_secret_args(build_args(config, prov))
     argv = docker_argv.build_argv(
         context=str(config.project_dir),
         dockerfile=str(config.project_dir / config.dockerfile),
         tag=config.reference,
         target=config.target,
-        build_args=build_args(config, prov),
+        build_args=plain,
+        env_build_args=list(secret),
         labels={docker_argv.TOOL_LABEL: docker_argv.TOOL_LABEL_VALUE},
         buildx=eng.buildx,
         no_cache=config.no_cache,
         pull=config.pull,
     )
-    # Without buildx the CLI must be told to use the legacy builder, whose
-    # intermediate containers stay behind after a failed step unless
-    # --force-rm; BuildKit leaves none.
-    env = None if eng.buildx else {"DOCKER_BUILDKIT": "0"}
-    if not eng.buildx:
-        argv = [*argv[:-1], "--force-rm", argv[-1]]
+    # Without buildx the CLI must be told to use the legacy builder.
+    env = dict(secret) if eng.buildx else {"DOCKER_BUILDKIT": "0", **secret}
     started = time.monotonic()
     runner.run(argv, stream=True, env=env, failure_code=ExitCode.BUILD)
     return time.monotonic() - started

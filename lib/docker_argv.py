@@ -137,9 +137,13 @@ def build_argv(
     buildx: bool,
     no_cache: bool = False,
     pull: bool = False,
+    env_build_args: Sequence[str] = (),
 ) -> list[str]:
-    # The legacy builder refuses --progress; buildx needs --load to leave the
-    # image in the local engine.
+    """env_build_args: names only; docker reads their values from its own
+    environment, so secret values never stand on a command line."""
+    # The legacy builder refuses --progress, and keeps the intermediate
+    # container of a failed step unless --force-rm; buildx needs --load to
+    # leave the image in the local engine, and leaves no containers.
     verb = [DOCKER, "buildx", "build", "--load", "--progress", "plain"]
     return [
         *(verb if buildx else [DOCKER, "build"]),
@@ -147,9 +151,11 @@ def build_argv(
         "--tag", tag,
         *_flag("--target", target),
         *_pairs("--build-arg", build_args),
+        *_repeat("--build-arg", list(env_build_args)),
         *_pairs("--label", labels),
         *_switch("--no-cache", no_cache),
         *_switch("--pull", pull),
+        *_switch("--force-rm", not buildx),
         context,
     ]  # fmt: skip
 

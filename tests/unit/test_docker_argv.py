@@ -184,9 +184,29 @@ def test_build_legacy() -> None:
         "--build-arg", "BUILD_DATE=2026-12-01T10:00:00Z",
         "--build-arg", "VCS_REF=abc1234",
         "--label", "org.workshop-builder.built-by=build_docker.py",
+        "--force-rm",
         "/src/app dir",
     ]  # fmt: skip
     assert not any(arg.startswith("--progress") for arg in argv)
+
+
+def test_build_secret_args_by_name_only() -> None:
+    argv = build_argv(
+        context=".",
+        dockerfile="Dockerfile",
+        tag="app:1",
+        target=None,
+        build_args={"PLAIN": "1"},
+        env_build_args=["API_TOKEN"],
+        labels={},
+        buildx=True,
+    )
+
+    assert argv == [
+        "docker", "buildx", "build", "--load", "--progress", "plain",
+        "--file", "Dockerfile", "--tag", "app:1",
+        "--build-arg", "PLAIN=1", "--build-arg", "API_TOKEN", ".",
+    ]  # fmt: skip
 
 
 def test_build_buildx_with_every_option() -> None:
@@ -227,7 +247,9 @@ def test_build_minimal() -> None:
         buildx=False,
     )
 
-    assert argv == ["docker", "build", "--file", "Dockerfile", "--tag", "app:1", "."]
+    assert argv == [
+        "docker", "build", "--file", "Dockerfile", "--tag", "app:1", "--force-rm", ".",
+    ]  # fmt: skip
 
 
 ID = "sha256:" + "ab" * 32
