@@ -48,9 +48,12 @@ help: ## List the targets
 
 install: $(STAMP) ## Create .venv with the tooling and dev dependencies
 
+# The scripts' own modules are byte-compiled, as pip does for what it installs:
+# where PYTHONDONTWRITEBYTECODE is set, Python would compile them at every start.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --editable '.[dev]'
+	$(BIN)/python -m compileall -q lib workshop_builder
 	@touch $@
 
 # Only the offline base is built here; any other BASE_IMAGE is the engine's.

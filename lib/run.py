@@ -11,7 +11,6 @@ stop.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
@@ -24,7 +23,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from lib import cleanup, docker_argv, engine, envfile, masking, runner
+from lib import cleanup, docker_argv, masking, runner
 from lib.errors import (
     CommandError,
     ExitCode,
@@ -39,8 +38,8 @@ from lib.validate import host_memory_bytes, parse_size
 if TYPE_CHECKING:
     from lib import audit, monitor
 
-# audit and monitor are imported where a container really runs: --dry-run
-# builds the argv only and should start fast.
+# audit, monitor, engine (json) and envfile (dotenv) are imported where they
+# are used: --dry-run builds the argv only and should start fast.
 
 IMAGE_USER = (1000, 1000)  # workshop-user in the image
 STOP_GRACE_SECONDS = 10
@@ -112,6 +111,8 @@ def resolve_extra_env(
 
 def check_image(reference: str) -> dict[str, Any]:
     """The image's inspect data; a missing image says how to build it."""
+    from lib import engine
+
     info = engine.inspect_image(reference)
     if info is None:
         raise PreflightError(
@@ -173,6 +174,8 @@ def load_env_file(
     path: Path, *, required: tuple[str, ...], given: bool
 ) -> dict[str, str]:
     """Values of the env file the container should get (placeholders left out)."""
+    from lib import envfile
+
     if not path.is_file():
         if given or required:
             raise PreflightError(
@@ -367,7 +370,7 @@ def create_container(owned: Owned, argv: list[str], env: Mapping[str, str]) -> s
 
 def verify_hardening(container_id: str, expected: audit.Expected) -> dict[str, Any]:
     """docker inspect must show exactly the hardening we asked for."""
-    from lib import audit
+    from lib import audit, engine
 
     info = engine.inspect_container(container_id)
     problems = audit.verify(info, expected)
@@ -448,7 +451,7 @@ def run_attached(
     sample: bool,
 ) -> tuple[Outcome, monitor.Usage | None]:
     """docker start --attach, then the container's final state."""
-    from lib import monitor
+    from lib import engine, monitor
 
     assert owned.id is not None
     argv = docker_argv.start_argv(owned.id, attach=True, interactive=interactive)
@@ -639,6 +642,8 @@ def outcome_from_events(owned: Owned, created: str, began: float) -> Outcome:
     docker keeps recent events; `die` carries the exit code, `oom` marks an
     OOM kill. Assumes the daemon's clock agrees with ours (a local engine).
     """
+    import json
+
     assert owned.id is not None
     until = f"{time.time() + 1:.3f}"
     since = created or f"{time.time() - (time.monotonic() - began) - 5:.3f}"

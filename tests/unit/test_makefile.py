@@ -464,6 +464,7 @@ def test_install_reruns_when_pyproject_changed(tmp_path: Path) -> None:
     assert dry_run.stdout.splitlines() == [
         f"python3 -m venv {venv}",
         f"{venv}/bin/pip install --quiet --editable '.[dev]'",
+        f"{venv}/bin/python -m compileall -q lib workshop_builder",
         f"touch {stamp}",
     ]
 
