@@ -96,12 +96,13 @@ def _check_combination(options: Options) -> None:
 
 
 def _preflight_engine(options: Options) -> dict[str, Any]:
-    from lib import engine, log
+    from lib import log
     from lib import run as steps
 
     if options.dry_run:
         log.logger.info("dry run: docker and the image are not checked")
         return {}
+    from lib import engine  # not before: a dry run never asks docker
     log.logger.info("preflight: docker, image %s", options.reference)
     engine.check_engine()
     return steps.check_image(options.reference)
