@@ -26,7 +26,6 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from functools import partial
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -71,6 +70,19 @@ def median(runs: int, measure: Callable[[], float]) -> float:
     return statistics.median(measure() for _ in range(runs))
 
 
+def interleaved(runs: int, commands: dict[str, list[str]]) -> dict[str, float]:
+    """Median wall time of each command, taking turns run after run.
+
+    A command and its reference see the same load on a shared machine, which
+    blocks of runs one after the other would not.
+    """
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, argv in commands.items():
+            times[name].append(timed(argv))
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
 def docker(*args: str) -> str:
     return runner.run(["docker", *args]).stdout
 
@@ -97,30 +109,43 @@ def byte_compile() -> None:
     `make install` does the same; this refreshes it after an edit, since
     where PYTHONDONTWRITEBYTECODE is set no run writes the cache itself.
     """
-    subprocess.run([PY, "-m", "compileall", "-q", "lib", "workshop_builder"],
-                   cwd=PROJECT_DIR, check=True)  # fmt: skip
-
-
-def startup(runs: int) -> list[Row]:
-    byte_compile()
-    click = median(runs, lambda: timed([PY, "-c", "import click"]))
-    rows = []
-    for script in ("build_docker.py", "run_docker.py"):
-        argv = [PY, str(PROJECT_DIR / script), "--help"]
-        took = median(runs, partial(timed, argv))
-        rows.append(
-            ratio_row(f"{script} --help", took, 'python -c "import click"', click, 1.3)
-        )
-    return rows
-
-
-def dry_run(runs: int) -> Row:
-    run = str(PROJECT_DIR / "run_docker.py")
-    own_help = median(runs, lambda: timed([PY, run, "--help"]))
-    took = median(runs, lambda: timed([PY, run, "--dry-run", "--topic", "x"]))
-    return ratio_row(
-        "run_docker.py --dry-run --topic x", took, "its --help", own_help, 1.5
+    subprocess.run(
+        [PY, "-m", "compileall", "-q", "lib", "workshop_builder"],
+        cwd=PROJECT_DIR,
+        check=True,
     )
+
+
+def start_up(runs: int) -> list[Row]:
+    """--help of both scripts against `import click`, --dry-run against --help."""
+    byte_compile()
+    build, run = (
+        str(PROJECT_DIR / "build_docker.py"),
+        str(PROJECT_DIR / "run_docker.py"),
+    )
+    took = interleaved(
+        runs,
+        {
+            "click": [PY, "-c", "import click"],
+            "build help": [PY, build, "--help"],
+            "run help": [PY, run, "--help"],
+            "dry run": [PY, run, "--dry-run", "--topic", "x"],
+        },
+    )
+    click = 'python -c "import click"'
+    return [
+        ratio_row(
+            "build_docker.py --help", took["build help"], click, took["click"], 1.3
+        ),
+        ratio_row("run_docker.py --help", took["run help"], click, took["click"], 1.3),
+        ratio_row(
+            "run_docker.py --dry-run --topic x",
+            took["dry run"],
+            "its --help",
+            took["run help"],
+            1.5,
+        ),
+    ]
 
 
 def build_in(
@@ -206,13 +231,18 @@ def rebuild_size_context(base: str, work: Path) -> list[Row]:
 
 
 def container_start(runs: int, base: str, image: str) -> Row:
-    true_run = median(runs, lambda: timed(["docker", "run", "--rm", base, "true"]))
-    help_run = median(runs, lambda: timed(["docker", "run", "--rm", image, "--help"]))
+    took = interleaved(
+        runs,
+        {
+            "true": ["docker", "run", "--rm", base, "true"],
+            "help": ["docker", "run", "--rm", image, "--help"],
+        },
+    )
     return ratio_row(
         "container --help, start to exit",
-        help_run,
+        took["help"],
         f"docker run --rm {base} true",
-        true_run,
+        took["true"],
         2.0,
     )
 
@@ -360,8 +390,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="workshop-bench-") as tmp:
         work = Path(tmp)
         rows = [
-            *startup(runs),
-            dry_run(runs),
+            *start_up(runs),
             *rebuild_size_context(args.base_image, work),
             container_start(runs, args.base_image, args.image),
             report_parsing(runs, work),
