@@ -7,7 +7,8 @@ return an empty or a filled list, so whole argv lists can be compared in tests.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import NamedTuple
 
 DOCKER = "docker"
 TOOL_LABEL = "org.workshop-builder.built-by"
@@ -16,8 +17,12 @@ RUN_LABEL = "org.workshop-builder.run-id"
 CONTAINER_WORKSHOPS_DIR = "/workshops"
 
 
-@dataclass(frozen=True)
-class Limits:
+# The records below are NamedTuples, not dataclasses: a frozen dataclass costs
+# several times as much to create at import, and --dry-run's start-up time is
+# measured (bench/). They are immutable values all the same.
+
+
+class Limits(NamedTuple):
     """Resource limits of a run; REFERENCE.md defaults."""
 
     memory: str = "2g"
@@ -25,25 +30,23 @@ class Limits:
     pids: int = 100
 
 
-@dataclass(frozen=True)
-class Hardening:
+class Hardening(NamedTuple):
     """The run-time hardening every container of this tool gets."""
 
     user: str | None = "1000:1000"  # None: the image's own USER
-    limits: Limits | None = field(default_factory=Limits)  # None: --no-limits
+    limits: Limits | None = Limits()  # None: --no-limits
     tmpfs_size: str = "100m"
 
 
-@dataclass(frozen=True)
-class RunSpec:
+class RunSpec(NamedTuple):
     image: str
     args: Sequence[str] = ()
-    hardening: Hardening = field(default_factory=Hardening)
+    hardening: Hardening = Hardening()
     name: str | None = None
     entrypoint: str | None = None
     env_names: Sequence[str] = ()  # values travel in docker's environment
-    labels: Mapping[str, str] = field(default_factory=dict)
-    bind_mounts: Mapping[str, str] = field(default_factory=dict)  # host -> container
+    labels: Mapping[str, str] = MappingProxyType({})
+    bind_mounts: Mapping[str, str] = MappingProxyType({})  # host -> container
     network: str | None = None
     interactive: bool = False
     tty: bool = False
@@ -210,7 +213,7 @@ def create_argv(spec: RunSpec) -> list[str]:
 
     Creating first lets the hardening be inspected before anything runs.
     """
-    options = run_argv(replace(spec, detach=False))[2:]
+    options = run_argv(spec._replace(detach=False))[2:]
     return [DOCKER, "container", "create", *options]
 
 

@@ -18,10 +18,10 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from lib import cleanup, docker_argv, masking, runner
 from lib.errors import (
@@ -63,12 +63,11 @@ _HEALTH_DEFAULTS_NS = {"Interval": 30e9, "Timeout": 30e9, "StartPeriod": 0}
 MAX_HEALTH_WAIT_SECONDS = 300.0
 
 
-@dataclass(frozen=True)
-class ContainerEnv:
+class ContainerEnv(NamedTuple):  # not a dataclass: start-up time, see docker_argv
     """What the container gets: names on argv, values in docker's environment."""
 
-    values: dict[str, str] = field(default_factory=dict)
-    on_argv: dict[str, str] = field(default_factory=dict)
+    values: dict[str, str]
+    on_argv: dict[str, str]
 
     @property
     def names(self) -> list[str]:
@@ -214,7 +213,7 @@ def container_env(*layers: Mapping[str, str]) -> ContainerEnv:
     merged: dict[str, str] = {}
     for layer in layers:
         merged.update(layer)
-    env = ContainerEnv()
+    env = ContainerEnv(values={}, on_argv={})
     for key, value in merged.items():
         target = env.on_argv if _client_reads(key) else env.values
         target[key] = value
@@ -420,8 +419,7 @@ def report_audit(
 # --- the foreground run ------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):  # not a dataclass: start-up time, see docker_argv
     """How the container ended, from its final inspect data."""
 
     code: int

@@ -10,8 +10,7 @@ from __future__ import annotations
 import shlex
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Any, TextIO
+from typing import IO, TYPE_CHECKING, Any, NamedTuple, TextIO
 
 from lib import masking
 from lib.errors import CommandError, ExitCode, PreflightError
@@ -36,8 +35,7 @@ INSTALL_HINTS = {
 STOP_TIMEOUT_SECONDS = 10.0
 
 
-@dataclass(frozen=True)
-class Result:
+class Result(NamedTuple):  # not a dataclass: start-up time, see docker_argv
     argv: tuple[str, ...]
     returncode: int
     stdout: str
