@@ -18,7 +18,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from lib import TOOL_VERSION, boundary, validate
+from lib import TOOL_VERSION, boundary, cli_common, validate
 from lib.errors import ExitCode
 
 PROG = "build_docker.py"
@@ -36,20 +36,7 @@ SCAN_FLAGS = ("severities", "ignore_unfixed", "sarif", "scan_timeout")
         "terminal_width": boundary.help_width(),
     }
 )
-@click.option(
-    "--image",
-    default="workshop-builder-app",
-    show_default=True,
-    type=validate.IMAGE_NAME,
-    help="Image name.",
-)
-@click.option(
-    "--tag",
-    default="latest",
-    show_default=True,
-    type=validate.TAG,
-    help="Tag to build instead of latest.",
-)
+@cli_common.image_options(tag_help="Tag to build instead of latest.")
 @click.option(
     "--target",
     default="production",

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from lib import TOOL_VERSION, boundary, validate
+from lib import TOOL_VERSION, boundary, cli_common, validate
 
 PROG = "run_docker.py"
 
@@ -26,16 +26,7 @@ PROG = "run_docker.py"
         "allow_interspersed_args": True,
     }
 )
-@click.option(
-    "--image",
-    default="workshop-builder-app",
-    show_default=True,
-    type=validate.IMAGE_NAME,
-    help="Image name.",
-)
-@click.option(
-    "--tag", default="latest", show_default=True, type=validate.TAG, help="Image tag."
-)
+@cli_common.image_options(tag_help="Image tag.")
 @click.option(
     "--memory",
     default="2g",
