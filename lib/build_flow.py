@@ -181,9 +181,6 @@ def preflight(run: Run) -> None:
         if not opts.scan_only:
             steps.check_project_files(run.config)
         project = run.config.project_dir
-        run.report_dir = steps.prepare_report_dir(
-            opts.report_dir or project / "reports"
-        )
         run.secrets = leak.secrets_in_env_file(opts.env_file or project / ".env")
         _locate_scanners(run)
         if opts.scan_only:
@@ -192,6 +189,10 @@ def preflight(run: Run) -> None:
             run.provenance = steps.provenance(project, TOOL_VERSION)
             run.build_args = steps.build_args(run.config, run.provenance)
             run.secrets |= leak.secrets_in_build_args(run.build_args)
+        # Last: a preflight that fails on any check above leaves no folder.
+        run.report_dir = steps.prepare_report_dir(
+            opts.report_dir or project / "reports"
+        )
         logger.info("reports go to %s", run.report_dir)
 
 

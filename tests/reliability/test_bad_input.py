@@ -338,6 +338,9 @@ def test_build_project_file_problem_is_exit_3_before_anything_changes(
         [fp.program("docker"), "info", "--format", "{{json .}}"],
         stdout=docker_info_json(),
     )
+    # The commit and its date are read (git changes nothing) before the report
+    # directory, the last thing preflight checks.
+    fp.register([fp.program("git"), fp.any()], stdout="", occurrences=2)
 
     code = build_docker.main(
         ["--no-lint", *(arg.replace("{root}", str(build_project)) for arg in argv)]

@@ -482,6 +482,12 @@ def test_missing_docker_binary_is_preflight_failure(
             "--report-dir",
             id="report-dir-is-a-file",
         ),
+        pytest.param(
+            lambda root: (root / ".env").write_text("API_KEY=sk-live-a\nAPI_KEY=b\n"),
+            "sets API_KEY more than once",
+            "keep one line per key",
+            id="env-file-with-a-duplicate-key",
+        ),
     ],
 )
 def test_broken_project_is_preflight_failure_before_anything_is_built(
@@ -504,6 +510,7 @@ def test_broken_project_is_preflight_failure_before_anything_is_built(
     assert f"hint: {hint}" in err or hint in err
     assert [call[1] for call in docker_calls(fp)] == ["info"]
     assert "sk-live" not in err
+    assert not (project / "reports").is_dir()  # a failed preflight creates nothing
 
 
 # --- lint -----------------------------------------------------------------------
