@@ -93,12 +93,6 @@ def nano_cpus(text: str) -> int:
     return int(Decimal(text) * NANO)
 
 
-def check_pids(value: int) -> int:
-    if value < 1:
-        raise ValueError(f"{value} must be at least 1")
-    return value
-
-
 def check_tmpfs_size(text: str) -> str:
     size = parse_size(text)
     if not re.fullmatch(_TMPFS_SIZE, text.strip()):

@@ -17,7 +17,6 @@ from lib.validate import (
     check_image_name,
     check_memory,
     check_network,
-    check_pids,
     check_severities,
     check_tag,
     check_tmpfs_size,
@@ -165,12 +164,6 @@ def test_check_cpus_refuses(text: str, message: str) -> None:
 def test_check_cpus_refuses_below_docker_minimum() -> None:
     with pytest.raises(ValueError, match=re.escape("0.01")):
         check_cpus("0.001", host_cpus=HOST_CPUS)
-
-
-def test_check_pids() -> None:
-    assert check_pids(1) == 1
-    with raises_exactly("0 must be at least 1"):
-        check_pids(0)
 
 
 @pytest.mark.parametrize(
