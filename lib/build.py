@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -212,7 +212,9 @@ def build_args(config: BuildConfig, prov: Provenance) -> dict[str, str]:
     return {**args, **config.build_args}
 
 
-def split_secret_args(args: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+def split_secret_args(
+    args: Mapping[str, str],
+) -> tuple[dict[str, str], dict[str, str]]:
     """(plain build args, secret ones): secret keys or credential-shaped values."""
     secret = {
         key: value
@@ -223,9 +225,14 @@ def split_secret_args(args: dict[str, str]) -> tuple[dict[str, str], dict[str, s
     return plain, secret
 
 
-def build_image(config: BuildConfig, eng: engine.Engine, prov: Provenance) -> float:
-    """Build with only the flags this builder accepts; returns seconds taken."""
-    plain, secret = split_secret_args(build_args(config, prov))
+def build_image(
+    config: BuildConfig, eng: engine.Engine, args: Mapping[str, str]
+) -> float:
+    """Build with only the flags this builder accepts; returns seconds taken.
+
+    args: the build args preflight settled (see build_args()).
+    """
+    plain, secret = split_secret_args(args)
     argv = docker_argv.build_argv(
         context=str(config.project_dir),
         dockerfile=str(config.project_dir / config.dockerfile),

@@ -293,10 +293,10 @@ def build_step(run: Run) -> None:
     from lib import engine
     from lib.log import success
 
-    assert run.engine is not None and run.provenance is not None  # set by preflight
+    assert run.engine is not None  # set by preflight
     title = f"build {run.reference} (target {run.config.target})"
     with run.progress.step("build", ExitCode.BUILD, title=title) as outcome:
-        seconds = steps.build_image(run.config, run.engine, run.provenance)
+        seconds = steps.build_image(run.config, run.engine, run.build_args)
         outcome.note = f"{seconds:.1f}s"
         success("built %s in %.1fs", run.reference, seconds)
         run.info = engine.inspect_image(run.reference) or {}
